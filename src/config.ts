@@ -1,0 +1,132 @@
+import path from 'node:path';
+
+/** Everything the process reads from its environment, validated once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Empty means the embedded SQLite file `<dataDir>/esimhub.sqlite`. */
+  databaseUrl: string;
+  publicBaseUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** 32-byte key (hex or base64) that encrypts API secrets at rest; empty means the key file in dataDir. */
+  masterKey: string;
+  /** Default per-AccessCode rate limit when a partner has none of its own. */
+  rateLimitPerSecond: number;
+  /** How far RT-Timestamp may be from the server clock before `101001`. */
+  signatureWindowMs: number;
+  /** How long a rolled key keeps working. */
+  keyRollGraceMs: number;
+  /** Simulated SM-DP+ allocation delay for sandbox orders. */
+  sandboxAllocationDelayMs: number;
+  /** Host name written into simulated activation codes. */
+  sandboxSmdpHost: string;
+  /** Create the demo sandbox partner on first start. */
+  seedDemo: boolean;
+  /** Run the background workers in this process. */
+  role: 'all' | 'api' | 'worker';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates configuration; every bad value is reported, not only the first. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a whole number (expected ${min}..${max})`);
+      return fallback;
+    }
+    const value = Number(raw);
+    if (value < min || value > max) {
+      problems.push(`${name}=${raw} is out of range (expected ${min}..${max})`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} is not a boolean (use true or false)`);
+    return fallback;
+  };
+
+  const port = int('PORT', 8080, 0, 65535);
+  const host = env.HOST || '0.0.0.0';
+  const dataDir = path.resolve(env.DATA_DIR || './data');
+
+  const databaseUrl = env.DATABASE_URL ?? '';
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl) && !/^sqlite:/.test(databaseUrl)) {
+    problems.push(`DATABASE_URL must start with postgres:// or sqlite: (got ${JSON.stringify(databaseUrl)})`);
+  }
+
+  let publicBaseUrl = env.PUBLIC_BASE_URL ?? '';
+  if (publicBaseUrl) {
+    try {
+      const url = new URL(publicBaseUrl);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+      publicBaseUrl = publicBaseUrl.replace(/\/+$/, '');
+    } catch {
+      problems.push(`PUBLIC_BASE_URL=${JSON.stringify(publicBaseUrl)} is not an http(s) URL`);
+      publicBaseUrl = '';
+    }
+  }
+  if (!publicBaseUrl) publicBaseUrl = `http://localhost:${port}`;
+
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  const logLevelRaw = (env.LOG_LEVEL || 'info').toLowerCase();
+  let logLevel: Config['logLevel'] = 'info';
+  if ((levels as readonly string[]).includes(logLevelRaw)) logLevel = logLevelRaw as Config['logLevel'];
+  else problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} must be one of ${levels.join(', ')}`);
+
+  const masterKey = env.MASTER_KEY ?? '';
+  if (masterKey && decodeMasterKey(masterKey) === null) {
+    problems.push('MASTER_KEY must be 32 bytes given as 64 hex characters or base64');
+  }
+
+  const roleRaw = env.ESIMHUB_ROLE || 'all';
+  if (!['all', 'api', 'worker'].includes(roleRaw)) problems.push(`ESIMHUB_ROLE=${JSON.stringify(roleRaw)} must be all, api or worker`);
+
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    publicBaseUrl,
+    logLevel,
+    masterKey,
+    rateLimitPerSecond: int('RATE_LIMIT_PER_SECOND', 8, 1, 100000),
+    signatureWindowMs: int('SIGNATURE_WINDOW_SECONDS', 300, 1, 86400) * 1000,
+    keyRollGraceMs: int('KEY_ROLL_GRACE_HOURS', 24, 0, 24 * 90) * 3600_000,
+    sandboxAllocationDelayMs: int('SANDBOX_ALLOCATION_DELAY_MS', 2000, 0, 600000),
+    sandboxSmdpHost: env.SANDBOX_SMDP_HOST || 'smdp.sandbox.esimhub.dev',
+    seedDemo: bool('SEED_DEMO', true),
+    role: (['all', 'api', 'worker'].includes(roleRaw) ? roleRaw : 'all') as Config['role'],
+    ...overrides,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+export function decodeMasterKey(text: string): Buffer | null {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  try {
+    const buf = Buffer.from(trimmed, 'base64');
+    if (buf.length === 32) return buf;
+  } catch {
+    /* fall through */
+  }
+  return null;
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import type { DB } from './schema.ts';
+import { migrationList } from './migrations/index.ts';
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<DB>;
+  dialect: StoreDialect;
+  /** Human-readable location, for start-up messages. */
+  description: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** postgres://… or sqlite:PATH or empty for the embedded file in dataDir. */
+  databaseUrl: string;
+  dataDir: string;
+  /** Postgres: run in this schema (created if missing), so tests can share one database. */
+  schema?: string;
+  poolSize?: number;
+}
+
+export async function connectStore(options: ConnectOptions): Promise<Store> {
+  if (/^postgres(ql)?:\/\//.test(options.databaseUrl)) return connectPostgres(options);
+  const file = options.databaseUrl.startsWith('sqlite:')
+    ? options.databaseUrl.slice('sqlite:'.length)
+    : path.join(options.dataDir, 'esimhub.sqlite');
+  return connectSqlite(file);
+}
+
+async function connectSqlite(file: string): Promise<Store> {
+  const { default: Database } = await import('better-sqlite3');
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new Database(file);
+  // WAL lets CLI commands read while the server writes; busy_timeout makes a second writer wait instead of failing.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.defaultSafeIntegers(false);
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const store: Store = { db, dialect: 'sqlite', description: `sqlite ${file}`, close: () => db.destroy() };
+  await migrate(store);
+  return store;
+}
+
+async function connectPostgres(options: ConnectOptions): Promise<Store> {
+  const pg = await import('pg');
+  const { Pool, types } = pg.default;
+  // int8 columns hold money and times; every value we store is within Number.MAX_SAFE_INTEGER.
+  types.setTypeParser(20, (value: string) => Number(value));
+  const pool = new Pool({
+    connectionString: options.databaseUrl,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  if (options.schema) {
+    const client = await pool.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+    } finally {
+      client.release();
+    }
+  }
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const safeUrl = options.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
+  const store: Store = { db, dialect: 'postgres', description: `postgres ${safeUrl}`, close: () => db.destroy() };
+  await migrate(store);
+  return store;
+}
+
+export async function migrate(store: Store): Promise<void> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, make] of migrationList) out[name] = make(store.dialect);
+      return out;
+    },
+  };
+  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+/** Names of migrations not yet applied: empty when the schema is current (used by readiness checks). */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  const applied = await store.db
+    .selectFrom('schema_migrations' as any)
+    .select('name' as any)
+    .execute()
+    .then((rows) => new Set(rows.map((r: any) => r.name as string)))
+    .catch(() => new Set<string>());
+  return migrationList.map(([name]) => name).filter((name) => !applied.has(name));
+}

@@ -1,0 +1,174 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Row types of every table. Times are integer milliseconds since the Unix epoch (UTC);
+ * money is an integer count of 1/10,000 of the currency unit; data volumes are integer bytes.
+ */
+export interface PartnerTable {
+  id: string;
+  name: string;
+  environment: 'sandbox' | 'live';
+  currency: string;
+  price_tier_id: string;
+  status: 'active' | 'suspended' | 'closed';
+  /** Requests per second per AccessCode; null means the server default. */
+  rate_limit_per_second: number | null;
+  /** JSON array of IP addresses or CIDR blocks refused with 101002. */
+  ip_blocklist: string;
+  /** Sandbox clock: how far this partner's clock runs ahead of real time. */
+  clock_offset_ms: number;
+  /** Amount of the last deposit, for low-balance thresholds. */
+  last_deposit_amount: number;
+  webhook_url: string | null;
+  webhook_secret_enc: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  partner_id: string;
+  /** sha256 of the AccessCode: lookups never need the plain code. */
+  access_code_hash: string;
+  /** The first characters, for display in lists. */
+  access_code_hint: string;
+  /** AES-256-GCM encrypted AccessCode and SecretKey (JSON), needed to verify HMAC signatures. */
+  secret_enc: string;
+  label: string;
+  signature_required: number;
+  status: 'active' | 'revoked';
+  /** Set when the key was rolled: it keeps working until then. */
+  expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface PriceTierTable {
+  id: string;
+  name: string;
+  /** Partner price = list price × factor / 10,000. */
+  price_factor_bps: number;
+  /** Monthly spend (in 1/10,000 units) from which the tier applies, informational. */
+  min_monthly_volume: number;
+}
+
+export interface LedgerAccountTable {
+  id: string;
+  /** wallet (a partner's prepaid balance) or a system account (funding, revenue). */
+  kind: 'wallet' | 'funding' | 'revenue';
+  partner_id: string | null;
+  currency: string;
+  debits_posted: number;
+  credits_posted: number;
+  /** Wallets may not go below zero: debits must not exceed credits. */
+  debits_must_not_exceed_credits: number;
+  updated_at: number;
+}
+
+export interface LedgerTransferTable {
+  seq: Generated<number>;
+  id: string;
+  /** Unique per the whole ledger: a retried request with the same id changes nothing. */
+  idempotency_id: string;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: number;
+  currency: string;
+  kind: 'deposit' | 'charge' | 'refund' | 'adjustment' | 'withdrawal';
+  partner_id: string;
+  reference: string | null;
+  memo: string | null;
+  created_at: number;
+}
+
+export interface LocationTable {
+  code: string;
+  name: string;
+  /** 1 single country, 2 multi-country region. */
+  type: number;
+  /** For regions: continent-style group such as Europe or Global. */
+  region_group: string | null;
+  sort_order: number;
+}
+
+export interface LocationMemberTable {
+  region_code: string;
+  country_code: string;
+}
+
+export interface OperatorTable {
+  id: string;
+  country_code: string;
+  name: string;
+  mcc: string;
+  mnc: string;
+  network_types: string;
+}
+
+export interface PackageTable {
+  package_code: string;
+  slug: string;
+  name: string;
+  type: 'BASE' | 'TOPUP';
+  /** List (wholesale) price before the partner's tier factor. */
+  price: number;
+  currency_code: string;
+  volume: number;
+  sms_status: number;
+  data_type: number;
+  unused_valid_time: number;
+  duration: number;
+  duration_unit: string;
+  /** The package's primary location: a country code or a region code. */
+  location_code: string;
+  /** Comma-separated ISO country codes covered. */
+  location: string;
+  description: string;
+  active_type: number;
+  favorite: number;
+  retail_price: number;
+  speed: string;
+  ip_export: string;
+  support_topup_type: number;
+  fup_policy: string;
+  /** Day passes are priced per day and ordered with periodNum. */
+  is_daypass: number;
+  /** Base and top-up packages with the same group fit each other. */
+  topup_group: string;
+  /** JSON: [{locationName, locationLogo, locationCode, operatorList:[{operatorName, networkType}]}]. */
+  networks_json: string;
+  /** Where live profiles come from: pool, or an upstream provider. */
+  supply: string;
+  status: 'active' | 'retired';
+  sort_order: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RequestNonceTable {
+  key_id: string;
+  request_id: string;
+  seen_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface DB {
+  partners: PartnerTable;
+  api_keys: ApiKeyTable;
+  price_tiers: PriceTierTable;
+  ledger_accounts: LedgerAccountTable;
+  ledger_transfers: LedgerTransferTable;
+  locations: LocationTable;
+  location_members: LocationMemberTable;
+  operators: OperatorTable;
+  packages: PackageTable;
+  request_nonces: RequestNonceTable;
+  meta: MetaTable;
+}
+
+export type Unused = ColumnType<never, never, never>;
