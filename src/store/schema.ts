@@ -157,6 +157,176 @@ export interface MetaTable {
   value: string;
 }
 
+
+export interface SequenceTable {
+  name: string;
+  value: number;
+}
+
+export interface OrderTable {
+  id: string;
+  /** `B` + digits, what partners see. */
+  order_no: string;
+  partner_id: string;
+  /** order: new eSIMs; topup: a bundle added to an existing eSIM. */
+  kind: 'order' | 'topup';
+  /** The partner's idempotency key, unique per partner and kind. */
+  transaction_id: string;
+  status: 'allocating' | 'ready' | 'failed';
+  environment: 'sandbox' | 'live';
+  total_count: number;
+  allocated_count: number;
+  amount: number;
+  currency: string;
+  target_esim_id: string | null;
+  failure_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface OrderItemTable {
+  id: string;
+  order_id: string;
+  line_no: number;
+  package_code: string;
+  count: number;
+  period_num: number | null;
+  unit_price: number;
+  line_amount: number;
+}
+
+export type SmdpStatus = 'RELEASED' | 'DOWNLOAD' | 'INSTALLATION' | 'ENABLED' | 'DISABLED' | 'DELETED';
+export type EsimStatus = 'GOT_RESOURCE' | 'IN_USE' | 'USED_UP' | 'UNUSED_EXPIRED' | 'USED_EXPIRED' | 'CANCEL' | 'SUSPENDED' | 'REVOKE';
+
+export interface EsimTable {
+  id: string;
+  esim_tran_no: string;
+  order_id: string;
+  order_item_id: string;
+  /** Position within its order item: (order_item_id, slot) is unique, so a retried allocation cannot double up. */
+  slot: number;
+  partner_id: string;
+  environment: 'sandbox' | 'live';
+  transaction_id: string;
+  package_code: string;
+  iccid: string;
+  imsi: string | null;
+  msisdn: string | null;
+  ac: string;
+  smdp_address: string;
+  matching_id: string;
+  confirmation_code: string | null;
+  pin: string | null;
+  puk: string | null;
+  apn: string | null;
+  eid: string | null;
+  supply: string;
+  pool_profile_id: string | null;
+  smdp_status: SmdpStatus;
+  esim_status: EsimStatus;
+  status_before_suspend: string | null;
+  sms_status: number;
+  data_type: number;
+  active_type: number;
+  /** What the partner paid for this eSIM's base bundle (refunded in full on cancel). */
+  price: number;
+  qr_token: string;
+  short_code: string;
+  download_deadline: number;
+  activate_time: number | null;
+  expired_time: number | null;
+  total_volume: number;
+  total_duration: number;
+  duration_unit: string;
+  order_usage: number;
+  last_usage_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type BundleState = 'processing' | 'queued' | 'active' | 'depleted' | 'expired' | 'revoked' | 'lapsed';
+
+export interface BundleTable {
+  id: string;
+  esim_id: string;
+  /** Bundles are used in seq order. */
+  seq: number;
+  order_id: string;
+  package_code: string;
+  kind: 'BASE' | 'TOPUP';
+  state: BundleState;
+  volume: number;
+  used_bytes: number;
+  duration: number;
+  duration_unit: string;
+  data_type: number;
+  period_num: number | null;
+  price: number;
+  activated_at: number | null;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProfileBatchTable {
+  id: string;
+  name: string;
+  pool: string;
+  profile_count: number;
+  low_stock_threshold: number;
+  created_at: number;
+}
+
+export interface PoolProfileTable {
+  id: string;
+  batch_id: string;
+  /** A package code, or `loc:<country or region code>`: which orders may draw from it. */
+  pool: string;
+  iccid: string;
+  smdp_address: string;
+  matching_id: string;
+  confirmation_code: string | null;
+  imsi: string | null;
+  msisdn: string | null;
+  pin: string | null;
+  puk: string | null;
+  apn: string | null;
+  luhn_ok: number;
+  status: 'available' | 'assigned';
+  assigned_esim_id: string | null;
+  created_at: number;
+  assigned_at: number | null;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  job_key: string | null;
+  payload: string;
+  status: 'queued' | 'done' | 'failed';
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventTable {
+  seq: Generated<number>;
+  id: string;
+  partner_id: string;
+  type: string;
+  /** The eSIM or order the event is about: deliveries keep order per subject. */
+  subject: string | null;
+  payload: string;
+  occurred_at: number;
+  created_at: number;
+}
+
 export interface DB {
   partners: PartnerTable;
   api_keys: ApiKeyTable;
@@ -169,6 +339,15 @@ export interface DB {
   packages: PackageTable;
   request_nonces: RequestNonceTable;
   meta: MetaTable;
+  sequences: SequenceTable;
+  orders: OrderTable;
+  order_items: OrderItemTable;
+  esims: EsimTable;
+  bundles: BundleTable;
+  profile_batches: ProfileBatchTable;
+  pool_profiles: PoolProfileTable;
+  jobs: JobTable;
+  events: EventTable;
 }
 
 export type Unused = ColumnType<never, never, never>;

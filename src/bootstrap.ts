@@ -1,0 +1,90 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
+import { connectStore } from './store/connect.ts';
+import { loadMasterKey, SecretBox } from './lib/secrets.ts';
+import { ensurePriceTiers, Partners } from './domain/partners/partners.ts';
+import { KeyResolver } from './http/key-resolver.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { CatalogService } from './domain/catalog/service.ts';
+import { ensureSandboxCatalog } from './domain/catalog/seed.ts';
+import { SimulatedSmdp } from './supply/simulated.ts';
+import { ProfilePool } from './supply/pool.ts';
+import { SupplyRouter } from './supply/router.ts';
+import { ALLOCATE_JOB, Ordering } from './domain/ordering/ordering.ts';
+import { Allocator } from './domain/ordering/allocate.ts';
+import { JobWorker } from './workers/runner.ts';
+
+export function makeLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'esimhub' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/** Opens the store (migrating it), seeds what a first start needs, and wires the services. */
+export async function createContext(config: Config, log: Logger = makeLogger(config)): Promise<AppContext> {
+  const store = await connectStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { key } = loadMasterKey(config.masterKey, config.dataDir);
+  const secrets = new SecretBox(key);
+  const partners = new Partners(store.db, secrets, config.keyRollGraceMs);
+  const now = () => Date.now();
+  await ensurePriceTiers(store.db);
+  const seeded = await ensureSandboxCatalog(store, now());
+  if (seeded.packages > 0) log.info(seeded, 'generated the sandbox catalog');
+  const catalog = new CatalogService(store.db);
+  await catalog.load();
+  const pool = new ProfilePool(store.dialect);
+  const supply = new SupplyRouter(new SimulatedSmdp(config.sandboxSmdpHost), { pool }, pool);
+  const ordering = new Ordering(store.db, store.dialect, catalog, supply, config.sandboxAllocationDelayMs);
+  const allocator = new Allocator(store.db, catalog, supply, now);
+  const worker = new JobWorker({
+    db: store.db,
+    dialect: store.dialect,
+    log,
+    handlers: {
+      [ALLOCATE_JOB]: {
+        run: async (_job, payload: { orderId: string }) => {
+          await allocator.allocate(payload.orderId);
+        },
+        giveUp: async (_job, payload: { orderId: string }, error) => {
+          await allocator.failOrder(payload.orderId, `allocation kept failing: ${error}`);
+        },
+      },
+    },
+  });
+  ordering.onWorkQueued = () => worker.wake();
+  catalog.basePackageOfIccid = async (partnerId, iccid) => {
+    const esim = await store.db.selectFrom('esims').select('package_code').where('partner_id', '=', partnerId).where('iccid', '=', iccid).orderBy('created_at', 'desc').executeTakeFirst();
+    return esim?.package_code ?? null;
+  };
+  const ctx: AppContext = {
+    config,
+    store,
+    log,
+    secrets,
+    partners,
+    catalog,
+    keys: new KeyResolver(partners),
+    rateLimiter: new RateLimiter(),
+    supply,
+    ordering,
+    allocator,
+    worker,
+    now,
+  };
+  return ctx;
+}
+
+const DEMO_KEY_META = 'demo_key_id';
+
+/** Creates the demo sandbox partner once ($1,000.00) and returns its credentials on every start. */
+export async function ensureDemoPartner(ctx: AppContext): Promise<{ partnerId: string; accessCode: string; secretKey: string; created: boolean } | null> {
+  const meta = await ctx.store.db.selectFrom('meta').select('value').where('key', '=', DEMO_KEY_META).executeTakeFirst();
+  if (meta) {
+    const key = await ctx.partners.revealKey(meta.value);
+    const row = await ctx.store.db.selectFrom('api_keys').select(['partner_id', 'status']).where('id', '=', meta.value).executeTakeFirst();
+    if (!key || !row || row.status !== 'active') return null;
+    return { partnerId: row.partner_id, accessCode: key.accessCode, secretKey: key.secretKey, created: false };
+  }
+  const { partner, key } = await ctx.partners.create({ name: 'Demo Sandbox Partner', environment: 'sandbox', depositMinor: 1000 * 10_000 }, ctx.now());
+  await ctx.store.db.insertInto('meta').values({ key: DEMO_KEY_META, value: key.keyId }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return { partnerId: partner.id, accessCode: key.accessCode, secretKey: key.secretKey, created: true };
+}

@@ -1,0 +1,34 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../config.ts';
+import { registerServe } from './serve.ts';
+import { registerPartnerCommands } from './partners.ts';
+import { registerCatalogCommands } from './catalog.ts';
+
+const program = new Command();
+program
+  .name('esimhub')
+  .description('esimhub: a self-hostable eSIM wholesale platform (eSIM Access, eSIM Go and dataplans.io compatible)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServe(program);
+registerPartnerCommands(program);
+registerCatalogCommands(program);
+
+export class CliError extends Error {}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`esimhub: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`esimhub: error: ${(error as Error).message}\n`);
+    if (process.env.ESIMHUB_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    process.exitCode = 1;
+  }
+}
+void Option;

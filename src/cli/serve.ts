@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { createContext, ensureDemoPartner, makeLogger } from '../bootstrap.ts';
+import { buildServer } from '../http/server.ts';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve', { isDefault: false })
+    .description('run the API server and workers')
+    .option('--port <port>', 'port to listen on (default PORT or 8080)')
+    .option('--host <host>', 'address to bind (default HOST or 0.0.0.0)')
+    .option('--role <role>', 'all, api or worker', undefined)
+    .action(async (options) => {
+      const env = { ...process.env };
+      if (options.port !== undefined) env.PORT = options.port;
+      if (options.host !== undefined) env.HOST = options.host;
+      if (options.role !== undefined) env.ESIMHUB_ROLE = options.role;
+      const config = loadConfig(env);
+      const log = makeLogger(config);
+      const ctx = await createContext(config, log);
+      const app = await buildServer(ctx);
+      const demo = config.seedDemo ? await ensureDemoPartner(ctx) : null;
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      // Without PUBLIC_BASE_URL, links (QR codes, install pages) point at the port actually bound.
+      if (!process.env.PUBLIC_BASE_URL) ctx.config.publicBaseUrl = `http://localhost:${port}`;
+      const base = ctx.config.publicBaseUrl;
+      if (config.role !== 'api') ctx.worker.start();
+      const lines = [
+        '',
+        `esimhub is listening on ${config.host}:${port}  (store: ${ctx.store.description})`,
+        `  eSIM Access-compatible API:  ${base}/api/v1/open`,
+      ];
+      if (demo) {
+        lines.push(
+          `  Demo sandbox partner ${demo.partnerId}${demo.created ? ' (created now, balance $1,000.00)' : ''}:`,
+          `    AccessCode: ${demo.accessCode}`,
+          `    SecretKey:  ${demo.secretKey}`,
+          '  Try it:',
+          `    curl -s -X POST ${base}/api/v1/open/balance/query -H 'RT-AccessCode: ${demo.accessCode}' --data ''`,
+          `    curl -s -X POST ${base}/api/v1/open/package/list -H 'RT-AccessCode: ${demo.accessCode}' -H 'Content-Type: application/json' --data '{"locationCode":"US"}'`,
+        );
+      }
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+
+      let closing = false;
+      const shutdown = async (signal: string) => {
+        if (closing) return;
+        closing = true;
+        log.info({ signal }, 'shutting down');
+        await app.close();
+        await ctx.worker.stop();
+        await ctx.store.close();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+    });
+}

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Store } from './store/connect.ts';
+import type { SecretBox } from './lib/secrets.ts';
+import type { Partners } from './domain/partners/partners.ts';
+import type { KeyResolver } from './http/key-resolver.ts';
+import type { RateLimiter } from './http/rate-limit.ts';
+import type { CatalogService } from './domain/catalog/service.ts';
+import type { Ordering } from './domain/ordering/ordering.ts';
+import type { Allocator } from './domain/ordering/allocate.ts';
+import type { SupplyRouter } from './supply/router.ts';
+import type { JobWorker } from './workers/runner.ts';
+
+/** The services one process runs with; built once by bootstrap and handed to dialects and workers. */
+export interface AppContext {
+  config: Config;
+  store: Store;
+  log: Logger;
+  secrets: SecretBox;
+  partners: Partners;
+  catalog: CatalogService;
+  keys: KeyResolver;
+  rateLimiter: RateLimiter;
+  supply: SupplyRouter;
+  ordering: Ordering;
+  allocator: Allocator;
+  /** Background job worker; runs only in processes with role all or worker. */
+  worker: JobWorker;
+  /** Real UTC time; sandbox partners see it plus their clock offset. */
+  now(): number;
+}
+
+export function partnerNow(ctx: AppContext, partner: { environment: string; clock_offset_ms: number }): number {
+  return ctx.now() + (partner.environment === 'sandbox' ? Number(partner.clock_offset_ms) : 0);
+}

@@ -1,0 +1,173 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { BundleTable, DB, EsimStatus, EsimTable, OrderTable } from '../../store/schema.ts';
+import { DomainError } from '../errors.ts';
+import { postTransfer } from '../ledger/ledger.ts';
+import { emitEvent } from '../events/outbox.ts';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export interface EsimRef {
+  iccid?: string;
+  esimTranNo?: string;
+}
+
+/**
+ * Finds a partner's eSIM by esimTranNo or ICCID (ICCIDs can be reused, so the newest wins). Another
+ * partner's eSIM is reported exactly like one that does not exist.
+ */
+export async function findEsim(db: Db, partnerId: string, ref: EsimRef): Promise<EsimTable> {
+  let query = db.selectFrom('esims').selectAll().where('partner_id', '=', partnerId);
+  if (ref.esimTranNo) query = query.where('esim_tran_no', '=', ref.esimTranNo);
+  if (ref.iccid) query = query.where('iccid', '=', ref.iccid);
+  const esim = await query.orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+  if (!esim) {
+    const what = ref.esimTranNo ? `esimTranNo ${ref.esimTranNo}` : `ICCID ${ref.iccid}`;
+    throw new DomainError('esim_not_found', `The ${what} does not exist`);
+  }
+  return esim;
+}
+
+export interface EsimQuery {
+  orderNo?: string;
+  iccid?: string;
+  esimTranNo?: string;
+  startMs?: number;
+  endMs?: number;
+  pageNum: number;
+  pageSize: number;
+}
+
+export interface EsimWithBundles extends EsimTable {
+  bundles: BundleTable[];
+  order_no: string;
+}
+
+export interface EsimPage {
+  esims: EsimWithBundles[];
+  total: number;
+  pageNum: number;
+  pageSize: number;
+}
+
+export function inProgressMessage(order: Pick<OrderTable, 'total_count' | 'allocated_count'>): string {
+  return `the batchOrder has been getting resource, total:[${order.total_count}], success:[${order.allocated_count}]`;
+}
+
+export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery): Promise<EsimPage> {
+  let orderId: string | undefined;
+  if (q.orderNo) {
+    const order = await db.selectFrom('orders').selectAll().where('order_no', '=', q.orderNo).where('partner_id', '=', partnerId).executeTakeFirst();
+    if (!order || order.kind !== 'order') throw new DomainError('order_not_found', `the orderNo ${q.orderNo} doesn't exist`);
+    if (order.status === 'allocating') throw new DomainError('order_in_progress', inProgressMessage(order));
+    if (order.status === 'failed') {
+      throw new DomainError('conflict', `Abnormal order status: order ${order.order_no} failed and was refunded in full (${order.failure_reason ?? 'supply failure'})`);
+    }
+    orderId = order.id;
+  }
+  let base = db.selectFrom('esims').where('partner_id', '=', partnerId);
+  if (orderId) base = base.where('order_id', '=', orderId);
+  if (q.esimTranNo) base = base.where('esim_tran_no', '=', q.esimTranNo);
+  if (q.iccid) base = base.where('iccid', '=', q.iccid);
+  if (q.startMs !== undefined) base = base.where('created_at', '>=', q.startMs);
+  if (q.endMs !== undefined) base = base.where('created_at', '<=', q.endMs);
+
+  const single = (q.iccid || q.esimTranNo) && !orderId;
+  const countRow = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  let total = Number(countRow.n);
+  if (single && total === 0) {
+    throw new DomainError('esim_not_found', `The ${q.esimTranNo ? `esimTranNo ${q.esimTranNo}` : `ICCID ${q.iccid}`} does not exist`);
+  }
+  let rows: EsimTable[];
+  if (single && q.iccid && !q.esimTranNo) {
+    // ICCIDs are reused: the ICCID names its newest eSIM.
+    rows = await base.selectAll().orderBy('created_at', 'desc').limit(1).execute();
+    total = rows.length;
+  } else {
+    rows = await base
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('esim_tran_no')
+      .limit(q.pageSize)
+      .offset((q.pageNum - 1) * q.pageSize)
+      .execute();
+  }
+  const bundles = rows.length ? await db.selectFrom('bundles').selectAll().where('esim_id', 'in', rows.map((r) => r.id)).orderBy('seq').execute() : [];
+  const byEsim = new Map<string, BundleTable[]>();
+  for (const b of bundles) {
+    const list = byEsim.get(b.esim_id) ?? [];
+    list.push(b);
+    byEsim.set(b.esim_id, list);
+  }
+  const orderIds = [...new Set(rows.map((r) => r.order_id))];
+  const orders = orderIds.length ? await db.selectFrom('orders').select(['id', 'order_no']).where('id', 'in', orderIds).execute() : [];
+  const orderNos = new Map(orders.map((o) => [o.id, o.order_no]));
+  return { esims: rows.map((r) => ({ ...r, bundles: byEsim.get(r.id) ?? [], order_no: orderNos.get(r.order_id) ?? '' })), total, pageNum: q.pageNum, pageSize: q.pageSize };
+}
+
+const FINAL: EsimStatus[] = ['CANCEL', 'REVOKE', 'USED_EXPIRED', 'UNUSED_EXPIRED'];
+
+function refuse(esim: EsimTable, action: string): never {
+  throw new DomainError('invalid_state', `This operation (${action}) is not allowed while the eSIM is ${esim.esim_status}/${esim.smdp_status}`);
+}
+
+/** esim/cancel: only a never-installed profile (GOT_RESOURCE and RELEASED); refunds everything paid for it. */
+export async function cancelEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const esim = await findEsim(trx, partnerId, ref);
+    if (esim.esim_status !== 'GOT_RESOURCE' || esim.smdp_status !== 'RELEASED') refuse(esim, 'cancel');
+    const changed = await trx.updateTable('esims').set({ esim_status: 'CANCEL', updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', 'GOT_RESOURCE').where('smdp_status', '=', 'RELEASED').executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'cancel');
+    const bundles = await trx.selectFrom('bundles').select(['price']).where('esim_id', '=', esim.id).execute();
+    const refund = bundles.reduce((sum, b) => sum + Number(b.price), 0);
+    await trx.updateTable('bundles').set({ state: 'revoked', updated_at: nowMs }).where('esim_id', '=', esim.id).execute();
+    const partner = await trx.selectFrom('partners').select(['currency']).where('id', '=', partnerId).executeTakeFirstOrThrow();
+    if (refund > 0) {
+      await postTransfer(trx, { idempotencyId: `refund:esim:${esim.id}`, partnerId, kind: 'refund', amountMinor: refund, currency: partner.currency, reference: esim.esim_tran_no, memo: `cancel ${esim.iccid}` }, nowMs);
+    }
+    await emitStatus(trx, { ...esim, esim_status: 'CANCEL' }, nowMs);
+  });
+}
+
+export async function suspendEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const esim = await findEsim(trx, partnerId, ref);
+    if (esim.esim_status !== 'GOT_RESOURCE' && esim.esim_status !== 'IN_USE' && esim.esim_status !== 'USED_UP') refuse(esim, 'suspend');
+    await trx.updateTable('esims').set({ esim_status: 'SUSPENDED', status_before_suspend: esim.esim_status, updated_at: nowMs }).where('id', '=', esim.id).execute();
+    await emitStatus(trx, { ...esim, esim_status: 'SUSPENDED' }, nowMs);
+  });
+}
+
+export async function unsuspendEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const esim = await findEsim(trx, partnerId, ref);
+    if (esim.esim_status !== 'SUSPENDED') refuse(esim, 'unsuspend');
+    const restored = (esim.status_before_suspend ?? 'IN_USE') as EsimStatus;
+    await trx.updateTable('esims').set({ esim_status: restored, status_before_suspend: null, updated_at: nowMs }).where('id', '=', esim.id).execute();
+    await emitStatus(trx, { ...esim, esim_status: restored }, nowMs);
+  });
+}
+
+/** esim/revoke: closes the eSIM and its plans for good; not refundable. */
+export async function revokeEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const esim = await findEsim(trx, partnerId, ref);
+    if (FINAL.includes(esim.esim_status)) refuse(esim, 'revoke');
+    await trx.updateTable('esims').set({ esim_status: 'REVOKE', updated_at: nowMs }).where('id', '=', esim.id).execute();
+    await trx.updateTable('bundles').set({ state: 'revoked', updated_at: nowMs }).where('esim_id', '=', esim.id).where('state', 'in', ['queued', 'active', 'processing', 'depleted']).execute();
+    await emitStatus(trx, { ...esim, esim_status: 'REVOKE' }, nowMs);
+  });
+}
+
+export async function emitStatus(trx: Transaction<DB>, esim: EsimTable, nowMs: number): Promise<void> {
+  const order = await trx.selectFrom('orders').select(['order_no']).where('id', '=', esim.order_id).executeTakeFirst();
+  await emitEvent(
+    trx,
+    {
+      partnerId: esim.partner_id,
+      type: 'esim.status',
+      subject: esim.id,
+      payload: { esimId: esim.id, orderNo: order?.order_no ?? null, esimTranNo: esim.esim_tran_no, transactionId: esim.transaction_id, iccid: esim.iccid, esimStatus: esim.esim_status, smdpStatus: esim.smdp_status },
+    },
+    nowMs,
+  );
+}

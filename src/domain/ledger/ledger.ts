@@ -1,0 +1,188 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, LedgerTransferTable } from '../../store/schema.ts';
+import { DomainError } from '../errors.ts';
+import { newId } from '../../lib/ids.ts';
+
+/**
+ * Double-entry, append-only ledger. A transfer moves an amount from a debit account to a credit account;
+ * rows are never updated or deleted, corrections are new transfers. Account totals
+ * (debits_posted, credits_posted) are kept in the same transaction as each transfer, so a wallet's balance
+ * is one row read and still equals the sum of its transfers.
+ */
+export type TransferKind = LedgerTransferTable['kind'];
+
+export interface TransferRequest {
+  /** Unique across the ledger: retrying with the same id returns the first transfer and moves nothing. */
+  idempotencyId: string;
+  partnerId: string;
+  kind: TransferKind;
+  amountMinor: number;
+  currency: string;
+  reference?: string | null;
+  memo?: string | null;
+  /** For adjustments only: true takes money from the wallet, false adds it. */
+  adjustmentDebitsWallet?: boolean;
+}
+
+export interface TransferResult {
+  transfer: LedgerTransferTable & { seq: number };
+  /** false when the idempotency id had been used before and nothing moved now. */
+  created: boolean;
+}
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export const walletAccountId = (partnerId: string) => `wallet:${partnerId}`;
+const fundingAccountId = (currency: string) => `funding:${currency}`;
+const revenueAccountId = (currency: string) => `revenue:${currency}`;
+
+export async function ensureWallet(db: Db, partnerId: string, currency: string, nowMs: number): Promise<void> {
+  await db
+    .insertInto('ledger_accounts')
+    .values([
+      { id: walletAccountId(partnerId), kind: 'wallet', partner_id: partnerId, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 1, updated_at: nowMs },
+      { id: fundingAccountId(currency), kind: 'funding', partner_id: null, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 0, updated_at: nowMs },
+      { id: revenueAccountId(currency), kind: 'revenue', partner_id: null, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 0, updated_at: nowMs },
+    ])
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+/** Which accounts a kind of transfer moves money between. */
+function accountsFor(request: TransferRequest): { debit: string; credit: string } {
+  const wallet = walletAccountId(request.partnerId);
+  switch (request.kind) {
+    case 'deposit':
+      return { debit: fundingAccountId(request.currency), credit: wallet };
+    case 'withdrawal':
+      return { debit: wallet, credit: fundingAccountId(request.currency) };
+    case 'charge':
+      return { debit: wallet, credit: revenueAccountId(request.currency) };
+    case 'refund':
+      return { debit: revenueAccountId(request.currency), credit: wallet };
+    case 'adjustment':
+      return request.adjustmentDebitsWallet
+        ? { debit: wallet, credit: fundingAccountId(request.currency) }
+        : { debit: fundingAccountId(request.currency), credit: wallet };
+  }
+}
+
+/**
+ * Posts one transfer inside the caller's transaction. Throws `insufficient_balance` (and the caller's
+ * transaction must roll back) when a wallet would go below zero; `idempotency_conflict` when the id was
+ * used for a different transfer.
+ */
+export async function postTransfer(trx: Transaction<DB>, request: TransferRequest, nowMs: number): Promise<TransferResult> {
+  if (!Number.isSafeInteger(request.amountMinor) || request.amountMinor <= 0) {
+    throw new DomainError('invalid_argument', 'amount must be a positive whole number of 1/10,000 units');
+  }
+  if (!request.idempotencyId || request.idempotencyId.length > 200) {
+    throw new DomainError('invalid_argument', 'idempotency id must be 1..200 characters');
+  }
+  const { debit, credit } = accountsFor(request);
+  const id = newId('txf', nowMs);
+  // Insert first with ON CONFLICT DO NOTHING: under concurrency exactly one writer wins the id, and on
+  // PostgreSQL a unique violation would otherwise abort the whole transaction.
+  const inserted = await trx
+    .insertInto('ledger_transfers')
+    .values({
+      id,
+      idempotency_id: request.idempotencyId,
+      debit_account_id: debit,
+      credit_account_id: credit,
+      amount: request.amountMinor,
+      currency: request.currency,
+      kind: request.kind,
+      partner_id: request.partnerId,
+      reference: request.reference ?? null,
+      memo: request.memo ?? null,
+      created_at: nowMs,
+    })
+    .onConflict((oc) => oc.column('idempotency_id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+
+  if (!inserted) {
+    const existing = await trx.selectFrom('ledger_transfers').selectAll().where('idempotency_id', '=', request.idempotencyId).executeTakeFirstOrThrow();
+    const same =
+      existing.amount === request.amountMinor &&
+      existing.kind === request.kind &&
+      existing.partner_id === request.partnerId &&
+      existing.debit_account_id === debit &&
+      existing.credit_account_id === credit;
+    if (!same) {
+      throw new DomainError('idempotency_conflict', `transfer id ${request.idempotencyId} was already used for a different transfer`);
+    }
+    return { transfer: existing as TransferResult['transfer'], created: false };
+  }
+
+  // The guarded update is the balance check: it only matches when the wallet keeps credits >= debits.
+  const debited = await trx
+    .updateTable('ledger_accounts')
+    .set({ debits_posted: sql`debits_posted + ${request.amountMinor}`, updated_at: nowMs })
+    .where('id', '=', debit)
+    .where((eb) =>
+      eb.or([
+        eb('debits_must_not_exceed_credits', '=', 0),
+        eb(sql`credits_posted - debits_posted`, '>=', request.amountMinor),
+      ]),
+    )
+    .executeTakeFirst();
+  if (Number(debited.numUpdatedRows) !== 1) {
+    const account = await trx.selectFrom('ledger_accounts').select(['id']).where('id', '=', debit).executeTakeFirst();
+    if (!account) throw new DomainError('not_found', `ledger account ${debit} does not exist`);
+    throw new DomainError('insufficient_balance', 'the balance is insufficient');
+  }
+  const credited = await trx
+    .updateTable('ledger_accounts')
+    .set({ credits_posted: sql`credits_posted + ${request.amountMinor}`, updated_at: nowMs })
+    .where('id', '=', credit)
+    .executeTakeFirst();
+  if (Number(credited.numUpdatedRows) !== 1) throw new DomainError('not_found', `ledger account ${credit} does not exist`);
+  return { transfer: inserted as TransferResult['transfer'], created: true };
+}
+
+/** Posts a transfer in a transaction of its own. */
+export async function transfer(db: Kysely<DB>, request: TransferRequest, nowMs: number): Promise<TransferResult> {
+  return db.transaction().execute((trx) => postTransfer(trx, request, nowMs));
+}
+
+export interface WalletBalance {
+  balanceMinor: number;
+  currency: string;
+  updatedAtMs: number;
+}
+
+export async function walletBalance(db: Db, partnerId: string): Promise<WalletBalance> {
+  const row = await db
+    .selectFrom('ledger_accounts')
+    .select(['debits_posted', 'credits_posted', 'currency', 'updated_at'])
+    .where('id', '=', walletAccountId(partnerId))
+    .executeTakeFirst();
+  if (!row) throw new DomainError('not_found', `partner ${partnerId} has no wallet`);
+  return { balanceMinor: Number(row.credits_posted) - Number(row.debits_posted), currency: row.currency, updatedAtMs: Number(row.updated_at) };
+}
+
+/** The wallet balance recomputed from its transfers: equals walletBalance() by construction. */
+export async function walletBalanceFromTransfers(db: Db, partnerId: string): Promise<number> {
+  const wallet = walletAccountId(partnerId);
+  const row = await db
+    .selectFrom('ledger_transfers')
+    .select([
+      sql<number>`coalesce(sum(case when credit_account_id = ${wallet} then amount else 0 end), 0)`.as('credits'),
+      sql<number>`coalesce(sum(case when debit_account_id = ${wallet} then amount else 0 end), 0)`.as('debits'),
+    ])
+    .where('partner_id', '=', partnerId)
+    .executeTakeFirstOrThrow();
+  return Number(row.credits) - Number(row.debits);
+}
+
+export async function listTransfers(db: Db, partnerId: string, limit = 100): Promise<Array<LedgerTransferTable & { seq: number }>> {
+  return (await db
+    .selectFrom('ledger_transfers')
+    .selectAll()
+    .where('partner_id', '=', partnerId)
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute()) as Array<LedgerTransferTable & { seq: number }>;
+}

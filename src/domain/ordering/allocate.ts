@@ -1,0 +1,175 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, EsimTable, OrderItemTable, OrderTable, PackageTable } from '../../store/schema.ts';
+import type { CatalogService } from '../catalog/service.ts';
+import { newId, randomBase58 } from '../../lib/ids.ts';
+import { DAY_MS } from '../../lib/time.ts';
+import { postTransfer } from '../ledger/ledger.ts';
+import { emitEvent } from '../events/outbox.ts';
+import { activationCode } from '../esims/identifiers.ts';
+import type { SupplyRouter } from '../../supply/router.ts';
+import { SupplyError } from '../../supply/types.ts';
+import { formatEsimTranNo, nextSequence } from './numbers.ts';
+
+/**
+ * Turns an accepted order into eSIMs. Each eSIM is created in its own transaction keyed by
+ * (order item, slot), so a crash between two profiles resumes where it stopped and never doubles one up;
+ * the last one marks the order ready and writes ORDER_STATUS to the outbox in the same transaction.
+ */
+export class Allocator {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly catalog: CatalogService,
+    private readonly supply: SupplyRouter,
+    private readonly now: () => number,
+  ) {}
+
+  async allocate(orderId: string): Promise<'ready' | 'failed' | 'noop'> {
+    const order = await this.db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+    if (!order || order.status !== 'allocating') return 'noop';
+    const items = await this.db.selectFrom('order_items').selectAll().where('order_id', '=', orderId).orderBy('line_no').execute();
+    const existing = await this.db.selectFrom('esims').select(['order_item_id', 'slot']).where('order_id', '=', orderId).execute();
+    const done = new Set(existing.map((e) => `${e.order_item_id}:${e.slot}`));
+    try {
+      for (const item of items) {
+        const pkg = this.packageFor(item.package_code);
+        for (let slot = 0; slot < item.count; slot++) {
+          if (done.has(`${item.id}:${slot}`)) continue;
+          await this.allocateOne(order, item, pkg, slot);
+        }
+      }
+    } catch (error) {
+      if (error instanceof SupplyError && error.permanent) {
+        await this.failOrder(orderId, error.message);
+        return 'failed';
+      }
+      throw error;
+    }
+    return 'ready';
+  }
+
+  private packageFor(code: string): PackageTable {
+    const pkg = this.catalog.get(code) ?? this.catalog.all().find((p) => p.package_code === code);
+    if (!pkg) throw new SupplyError(`package ${code} is no longer in the catalogue`, true);
+    return pkg;
+  }
+
+  private async allocateOne(order: OrderTable, item: OrderItemTable, pkg: PackageTable, slot: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const nowMs = this.now();
+      const current = await trx.selectFrom('orders').select(['status']).where('id', '=', order.id).executeTakeFirst();
+      if (current?.status !== 'allocating') return;
+      const esimId = newId('esim', nowMs);
+      const source = this.supply.sourceFor(order.environment, pkg);
+      const profile = await source.take(trx, { partnerId: order.partner_id, environment: order.environment, pkg, esimId, nowMs });
+      const periodNum = item.period_num;
+      const durationDays = periodNum ?? pkg.duration;
+      const totalVolume = Number(pkg.volume) * (periodNum ?? 1);
+      const esim: EsimTable = {
+        id: esimId,
+        esim_tran_no: formatEsimTranNo(await nextSequence(trx, 'esim'), nowMs),
+        order_id: order.id,
+        order_item_id: item.id,
+        slot,
+        partner_id: order.partner_id,
+        environment: order.environment,
+        transaction_id: order.transaction_id,
+        package_code: pkg.package_code,
+        iccid: profile.iccid,
+        imsi: profile.imsi,
+        msisdn: profile.msisdn,
+        ac: activationCode(profile.smdpAddress, profile.matchingId, profile.confirmationCode !== null),
+        smdp_address: profile.smdpAddress,
+        matching_id: profile.matchingId,
+        confirmation_code: profile.confirmationCode,
+        pin: profile.pin,
+        puk: profile.puk,
+        apn: profile.apn,
+        eid: null,
+        supply: profile.supply,
+        pool_profile_id: profile.poolProfileId,
+        smdp_status: 'RELEASED',
+        esim_status: 'GOT_RESOURCE',
+        status_before_suspend: null,
+        sms_status: pkg.sms_status,
+        data_type: pkg.data_type,
+        active_type: pkg.active_type,
+        price: Number(item.unit_price),
+        qr_token: randomBase58(24),
+        short_code: randomBase58(10),
+        download_deadline: order.created_at + pkg.unused_valid_time * DAY_MS,
+        activate_time: null,
+        expired_time: null,
+        total_volume: totalVolume,
+        total_duration: durationDays,
+        duration_unit: pkg.duration_unit,
+        order_usage: 0,
+        last_usage_at: null,
+        created_at: nowMs,
+        updated_at: nowMs,
+      };
+      // (order_item_id, slot) is unique: if another worker made this eSIM first, this insert changes
+      // nothing and the whole transaction (including the profile claim) rolls back.
+      const inserted = await trx.insertInto('esims').values(esim).onConflict((oc) => oc.columns(['order_item_id', 'slot']).doNothing()).executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new AlreadyAllocated();
+      await trx
+        .insertInto('bundles')
+        .values({
+          id: newId('bnd', nowMs),
+          esim_id: esimId,
+          seq: 1,
+          order_id: order.id,
+          package_code: pkg.package_code,
+          kind: 'BASE',
+          state: 'queued',
+          volume: Number(pkg.volume),
+          used_bytes: 0,
+          duration: durationDays,
+          duration_unit: pkg.duration_unit,
+          data_type: pkg.data_type,
+          period_num: periodNum,
+          price: Number(item.unit_price),
+          activated_at: null,
+          expires_at: null,
+          created_at: nowMs,
+          updated_at: nowMs,
+        })
+        .execute();
+      const updated = await trx
+        .updateTable('orders')
+        .set({ allocated_count: sql`allocated_count + 1`, updated_at: nowMs })
+        .where('id', '=', order.id)
+        .returning(['allocated_count', 'total_count'])
+        .executeTakeFirstOrThrow();
+      if (Number(updated.allocated_count) >= Number(updated.total_count)) {
+        await trx.updateTable('orders').set({ status: 'ready', completed_at: nowMs }).where('id', '=', order.id).execute();
+        await emitEvent(trx, { partnerId: order.partner_id, type: 'order.ready', subject: order.id, payload: { orderId: order.id, orderNo: order.order_no, transactionId: order.transaction_id } }, nowMs);
+      }
+    }).catch((error) => {
+      if (error instanceof AlreadyAllocated) return;
+      throw error;
+    });
+  }
+
+  /** Supply failed for good: cancel what was made, return pooled profiles, refund the whole order, tell the partner. */
+  async failOrder(orderId: string, reason: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const nowMs = this.now();
+      const order = await trx.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+      if (!order || order.status !== 'allocating') return;
+      await trx.updateTable('orders').set({ status: 'failed', failure_reason: reason.slice(0, 500), completed_at: nowMs, updated_at: nowMs }).where('id', '=', orderId).execute();
+      await releaseOrderProfiles(trx, orderId, nowMs);
+      await trx.updateTable('esims').set({ esim_status: 'CANCEL', updated_at: nowMs }).where('order_id', '=', orderId).execute();
+      await postTransfer(trx, { idempotencyId: `refund:${orderId}`, partnerId: order.partner_id, kind: 'refund', amountMinor: Number(order.amount), currency: order.currency, reference: order.order_no, memo: `order ${order.order_no} failed: ${reason}`.slice(0, 500) }, nowMs);
+      await emitEvent(trx, { partnerId: order.partner_id, type: 'order.failed', subject: orderId, payload: { orderId, orderNo: order.order_no, transactionId: order.transaction_id, reason } }, nowMs);
+    });
+  }
+}
+
+class AlreadyAllocated extends Error {}
+
+async function releaseOrderProfiles(trx: Transaction<DB>, orderId: string, nowMs: number): Promise<void> {
+  const esims = await trx.selectFrom('esims').select(['pool_profile_id']).where('order_id', '=', orderId).where('pool_profile_id', 'is not', null).execute();
+  const ids = esims.map((e) => e.pool_profile_id!).filter(Boolean);
+  if (ids.length) await trx.updateTable('pool_profiles').set({ status: 'available', assigned_esim_id: null, assigned_at: null }).where('id', 'in', ids).execute();
+  void nowMs;
+}

@@ -1,0 +1,41 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { newId } from '../lib/ids.ts';
+import { esimAccessPlugin } from './dialects/esimaccess/plugin.ts';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** Builds the HTTP server with every dialect mounted. Listening is the caller's decision. */
+export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    // A client's own X-Request-Id is kept (so both sides can grep one id), else a fresh one is made.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : newId('req');
+    },
+    trustProxy: process.env.TRUST_PROXY === 'true',
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  await app.register(esimAccessPlugin, { prefix: '/api/v1/open', ctx });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { type: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id } });
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'unhandled error');
+    reply.code(status).send({
+      error: { type: status === 500 ? 'internal_error' : 'invalid_request', message: status === 500 ? 'Internal error' : error.message, request_id: request.id },
+    });
+  });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,121 @@
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import type { DB } from '../store/schema.ts';
+import type { StoreDialect } from '../store/connect.ts';
+import { randomBase58 } from '../lib/ids.ts';
+import { claimJobs, completeJob, failJob, type ClaimedJob } from './queue.ts';
+
+export type JobHandler = (job: ClaimedJob, payload: any) => Promise<void>;
+/** Called when a job has used all its attempts. */
+export type JobGiveUp = (job: ClaimedJob, payload: any, error: string) => Promise<void>;
+
+export interface WorkerOptions {
+  db: Kysely<DB>;
+  dialect: StoreDialect;
+  log: Logger;
+  handlers: Record<string, { run: JobHandler; giveUp?: JobGiveUp }>;
+  /** Jobs claimed per round. */
+  batchSize?: number;
+  /** How long a claim is held before another worker may take the job over. */
+  leaseMs?: number;
+  /** Sleep between empty polls; a wake() cuts it short. */
+  idlePollMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Claims due jobs and runs them. Crash-safe by construction: a job is only marked done after its handler's
+ * transaction committed, and a claim is a lease that expires if this process dies.
+ */
+export class JobWorker {
+  readonly id = `${os.hostname()}:${process.pid}:${randomBase58(6)}`;
+  private running = false;
+  private wakeUp: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private inFlight = 0;
+
+  constructor(private readonly options: WorkerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** Runs until no job is due (tests and CLI). */
+  async drain(maxRounds = 1000): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < maxRounds; round++) {
+      const n = await this.tick();
+      total += n;
+      if (n === 0) break;
+    }
+    return total;
+  }
+
+  private async run(): Promise<void> {
+    const idlePollMs = this.options.idlePollMs ?? 100;
+    while (this.running) {
+      let processed = 0;
+      try {
+        processed = await this.tick();
+      } catch (error) {
+        this.options.log.error({ err: error }, 'job worker round failed');
+      }
+      if (processed === 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, idlePollMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = null;
+      }
+    }
+  }
+
+  async tick(): Promise<number> {
+    const { db, dialect, handlers } = this.options;
+    const now = this.options.now ?? Date.now;
+    const jobs = await claimJobs(db, dialect, this.id, Object.keys(handlers), this.options.batchSize ?? 16, this.options.leaseMs ?? 60_000, now());
+    if (!jobs.length) return 0;
+    this.inFlight += jobs.length;
+    await Promise.all(jobs.map((job) => this.runOne(job)));
+    this.inFlight -= jobs.length;
+    return jobs.length;
+  }
+
+  private async runOne(job: ClaimedJob): Promise<void> {
+    const { db, log, handlers } = this.options;
+    const now = this.options.now ?? Date.now;
+    const handler = handlers[job.kind];
+    const payload = JSON.parse(job.payload);
+    try {
+      await handler.run(job, payload);
+      await completeJob(db, job, now());
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      log.warn({ jobId: job.id, kind: job.kind, attempt: job.attempts, err: error }, 'job failed');
+      const exhausted = await failJob(db, job, message, now());
+      if (exhausted && handler.giveUp) {
+        try {
+          await handler.giveUp(job, payload, message);
+        } catch (giveUpError) {
+          log.error({ jobId: job.id, err: giveUpError }, 'job give-up handler failed');
+        }
+      }
+    }
+  }
+}

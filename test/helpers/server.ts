@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHmac, randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createContext } from '../../src/bootstrap.ts';
+import { buildServer } from '../../src/http/server.ts';
+import type { AppContext } from '../../src/context.ts';
+import type { CreatePartnerInput } from '../../src/domain/partners/partners.ts';
+
+export interface TestPartner {
+  partnerId: string;
+  keyId: string;
+  accessCode: string;
+  secretKey: string;
+}
+
+export interface TestServer {
+  baseUrl: string;
+  ctx: AppContext;
+  app: FastifyInstance;
+  dataDir: string;
+  createPartner(input?: Partial<CreatePartnerInput>): Promise<TestPartner>;
+  /** POST to the eSIM Access dialect; body may be an object or a raw string. */
+  ea(pathName: string, body: unknown, partner: TestPartner | null, options?: { headers?: Record<string, string>; sign?: boolean; method?: string }): Promise<EaResponse>;
+  close(): Promise<void>;
+}
+
+export interface EaResponse {
+  status: number;
+  headers: Headers;
+  json: any;
+  text: string;
+}
+
+/** Starts a real server on an ephemeral port over a fresh embedded store (or DATABASE_URL when set). */
+export async function startServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: { worker?: boolean } = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-test-'));
+  const config = loadConfig(
+    { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SANDBOX_ALLOCATION_DELAY_MS: '0', RATE_LIMIT_PER_SECOND: '100000', ...env },
+    { port: 0, host: '127.0.0.1', ...overrides },
+  );
+  const ctx = await createContext(config, pino({ level: 'silent' }));
+  const app = await buildServer(ctx);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  ctx.config.publicBaseUrl = baseUrl;
+  if (options.worker !== false) ctx.worker.start();
+
+  return {
+    baseUrl,
+    ctx,
+    app,
+    dataDir,
+    async createPartner(input = {}) {
+      const { partner, key } = await ctx.partners.create({ name: 'Test Partner', depositMinor: 1000 * 10_000, ...input }, ctx.now());
+      return { partnerId: partner.id, keyId: key.keyId, accessCode: key.accessCode, secretKey: key.secretKey };
+    },
+    async ea(pathName, body, partner, options = {}) {
+      const raw = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(options.headers ?? {}) };
+      if (partner) headers['RT-AccessCode'] = partner.accessCode;
+      if (partner && options.sign) Object.assign(headers, signHeaders(partner, raw));
+      const response = await fetch(`${baseUrl}/api/v1/open${pathName}`, {
+        method: options.method ?? 'POST',
+        headers,
+        body: (options.method ?? 'POST') === 'GET' ? undefined : raw,
+      });
+      const text = await response.text();
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = null;
+      }
+      return { status: response.status, headers: response.headers, json, text };
+    },
+    async close() {
+      await app.close();
+      await ctx.worker.stop();
+      await ctx.store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function signHeaders(partner: { accessCode: string; secretKey: string }, rawBody: string, timestampMs = Date.now(), requestId = randomUUID().replace(/-/g, '')) {
+  const timestamp = String(timestampMs);
+  const signature = createHmac('sha256', partner.secretKey).update(timestamp + requestId + partner.accessCode + rawBody).digest('hex');
+  return { 'RT-Timestamp': timestamp, 'RT-RequestID': requestId, 'RT-Signature': signature };
+}
