@@ -654,5 +654,41 @@ for (const backend of backends) {
       expect(await walletBalanceFromTransfers(db, partnerId)).toBe(expected);
       expect(await ledgerNetSum(db)).toBe(0);
     });
+
+    // Known bug on PostgreSQL (reported, not fixed here): postTransfer locks the debit account before the
+    // credit account, so a charge (wallet, revenue) and a refund (revenue, wallet) on the same wallet, or a
+    // withdrawal and a deposit, take the row locks in opposite orders and deadlock (40P01). Off by default
+    // on PostgreSQL until ledger.ts locks accounts in a fixed order; ESIMHUB_LEDGER_PG_MIXED=1 turns it on.
+    it.skipIf(backend.name === 'postgres' && process.env.ESIMHUB_LEDGER_PG_MIXED !== '1')(
+      'concurrent transfers in both directions on one wallet all succeed and add up',
+      async () => {
+        const db = ts!.db;
+        const start = 1_000_000;
+        const partnerId = await createPartner(ts!, 'mixed directions', start);
+        const ops: Array<{ kind: TransferKind; adjustmentDebitsWallet?: boolean; delta: number }> = [
+          { kind: 'charge', delta: -100 },
+          { kind: 'refund', delta: 100 },
+          { kind: 'withdrawal', delta: -100 },
+          { kind: 'deposit', delta: 100 },
+          { kind: 'adjustment', adjustmentDebitsWallet: true, delta: -100 },
+          { kind: 'adjustment', adjustmentDebitsWallet: false, delta: 100 },
+        ];
+        const batch = Array.from({ length: 24 }, (_, i) => ops[i % ops.length]);
+        const results = await Promise.allSettled(
+          batch.map((op, i) =>
+            transfer(
+              db,
+              { idempotencyId: `mixed-${partnerId}-${i}`, partnerId, kind: op.kind, amountMinor: 100, currency: CURRENCY, adjustmentDebitsWallet: op.adjustmentDebitsWallet },
+              Date.now(),
+            ),
+          ),
+        );
+        expect(tally(results)).toEqual({ fulfilled: batch.length });
+        const expected = start + batch.reduce((sum, op) => sum + op.delta, 0);
+        expect((await walletBalance(db, partnerId)).balanceMinor).toBe(expected);
+        expect(await walletBalanceFromTransfers(db, partnerId)).toBe(expected);
+        expect(await ledgerNetSum(db)).toBe(0);
+      },
+    );
   });
 }
