@@ -517,29 +517,41 @@ describe('CSV reader', () => {
 });
 
 describe.skipIf(SKIP_PG)('on PostgreSQL', () => {
-  let store: Store;
-  const schema = `catalog_test_${crypto.randomBytes(6).toString('hex')}`;
+  let store: Store | undefined;
+  // A database of its own rather than a schema: Kysely's migrator finds its lock table in any schema of
+  // the database, so a schema next to another test's would skip creating it.
+  const database = `catalog_test_${crypto.randomBytes(6).toString('hex')}`;
+  const adminQuery = async (text: string) => {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+  };
 
   beforeAll(async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-catalog-pg-'));
     tempDirs.push(dir);
     try {
-      store = await connectStore({ databaseUrl: PG_URL, dataDir: dir, schema });
+      await adminQuery(`CREATE DATABASE "${database}"`);
     } catch (error) {
       throw new Error(`PostgreSQL at ${PG_URL.replace(/\/\/[^@/]*@/, '//***@')} is unreachable (${(error as Error).message}); start it or set ESIMHUB_SKIP_PG=1`);
     }
+    const url = new URL(PG_URL);
+    url.pathname = `/${database}`;
+    store = await connectStore({ databaseUrl: url.toString(), dataDir: dir });
   });
 
   afterAll(async () => {
-    if (!store) return;
-    try {
-      await sql.raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).execute(store.db);
-    } finally {
-      await store.close();
-    }
+    await store?.close();
+    await adminQuery(`DROP DATABASE IF EXISTS "${database}"`);
   });
 
   it('seeds, queries and imports exactly as on SQLite', async () => {
+    if (!store) throw new Error('PostgreSQL store not opened');
     const counts = await ensureSandboxCatalog(store, NOW);
     const expected = generateSandboxCatalog(NOW);
     expect(counts.packages).toBe(expected.packages.length);

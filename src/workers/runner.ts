@@ -40,7 +40,21 @@ export class JobWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    this.loop = this.releaseOrphanedClaims().then(() => this.run());
+  }
+
+  /**
+   * On the embedded store one process owns the workers, so claims left by a previous process (killed
+   * mid-job) are orphans and can be taken back at once. On PostgreSQL other live workers may hold claims:
+   * there, leases simply run out.
+   */
+  private async releaseOrphanedClaims(): Promise<void> {
+    if (this.options.dialect !== 'sqlite') return;
+    try {
+      await this.options.db.updateTable('jobs').set({ locked_by: null, locked_until: null }).where('status', '=', 'queued').where('locked_by', 'is not', null).execute();
+    } catch (error) {
+      this.options.log.error({ err: error }, 'could not release orphaned job claims');
+    }
   }
 
   wake(): void {
