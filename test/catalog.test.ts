@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import fc from 'fast-check';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStore, type Store } from '../src/store/connect.ts';
 import type { PackageTable } from '../src/store/schema.ts';

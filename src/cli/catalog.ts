@@ -17,8 +17,12 @@ export function registerCatalogCommands(program: Command): void {
       const text = fs.readFileSync(file, 'utf8');
       await withContext(async (ctx) => {
         const parsed = parseCatalogFile(text, format);
-        const result = await importCatalog(ctx.store, parsed as never, ctx.now());
-        print(JSON.stringify(result));
+        const result = await importCatalog(ctx.store, parsed, ctx.now());
+        if (!result.ok) {
+          const lines = result.errors.map((e) => `  line ${e.line}${e.field ? ` (${e.field})` : ''}: ${e.reason}`);
+          throw new Error(`${file}: ${result.errors.length} bad row(s), nothing was imported:\n${lines.join('\n')}`);
+        }
+        print(`imported ${file}: ${result.inserted} new, ${result.updated} updated packages`);
       });
     });
 }

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { newId } from '../lib/ids.ts';
 import { esimAccessPlugin } from './dialects/esimaccess/plugin.ts';
-// INSTALL_IMPORT
+import { installPlugin } from './install/plugin.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 
@@ -27,7 +27,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   await app.register(esimAccessPlugin, { prefix: '/api/v1/open', ctx });
-  // INSTALL_REGISTER
+  await app.register(installPlugin, { ctx });
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: { type: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id } });

@@ -68,11 +68,11 @@ async function connectPostgres(options: ConnectOptions): Promise<Store> {
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const safeUrl = options.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
   const store: Store = { db, dialect: 'postgres', description: `postgres ${safeUrl}`, close: () => db.destroy() };
-  await migrate(store);
+  await migrate(store, options.schema);
   return store;
 }
 
-export async function migrate(store: Store): Promise<void> {
+export async function migrate(store: Store, schema?: string): Promise<void> {
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -80,7 +80,14 @@ export async function migrate(store: Store): Promise<void> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  // With a schema, the migration tables live in it too: another schema's tables must not count as ours.
+  const migrator = new Migrator({
+    db: store.db,
+    provider,
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

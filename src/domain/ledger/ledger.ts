@@ -33,16 +33,18 @@ export interface TransferResult {
 type Db = Kysely<DB> | Transaction<DB>;
 
 export const walletAccountId = (partnerId: string) => `wallet:${partnerId}`;
-const fundingAccountId = (currency: string) => `funding:${currency}`;
-const revenueAccountId = (currency: string) => `revenue:${currency}`;
+// System accounts are per partner: one shared revenue row would serialise every charge of every partner
+// on PostgreSQL. Totals per kind are sums over these rows.
+const fundingAccountId = (partnerId: string, currency: string) => `funding:${partnerId}:${currency}`;
+const revenueAccountId = (partnerId: string, currency: string) => `revenue:${partnerId}:${currency}`;
 
 export async function ensureWallet(db: Db, partnerId: string, currency: string, nowMs: number): Promise<void> {
   await db
     .insertInto('ledger_accounts')
     .values([
       { id: walletAccountId(partnerId), kind: 'wallet', partner_id: partnerId, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 1, updated_at: nowMs },
-      { id: fundingAccountId(currency), kind: 'funding', partner_id: null, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 0, updated_at: nowMs },
-      { id: revenueAccountId(currency), kind: 'revenue', partner_id: null, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 0, updated_at: nowMs },
+      { id: fundingAccountId(partnerId, currency), kind: 'funding', partner_id: partnerId, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 0, updated_at: nowMs },
+      { id: revenueAccountId(partnerId, currency), kind: 'revenue', partner_id: partnerId, currency, debits_posted: 0, credits_posted: 0, debits_must_not_exceed_credits: 0, updated_at: nowMs },
     ])
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
@@ -51,19 +53,19 @@ export async function ensureWallet(db: Db, partnerId: string, currency: string, 
 /** Which accounts a kind of transfer moves money between. */
 function accountsFor(request: TransferRequest): { debit: string; credit: string } {
   const wallet = walletAccountId(request.partnerId);
+  const funding = fundingAccountId(request.partnerId, request.currency);
+  const revenue = revenueAccountId(request.partnerId, request.currency);
   switch (request.kind) {
     case 'deposit':
-      return { debit: fundingAccountId(request.currency), credit: wallet };
+      return { debit: funding, credit: wallet };
     case 'withdrawal':
-      return { debit: wallet, credit: fundingAccountId(request.currency) };
+      return { debit: wallet, credit: funding };
     case 'charge':
-      return { debit: wallet, credit: revenueAccountId(request.currency) };
+      return { debit: wallet, credit: revenue };
     case 'refund':
-      return { debit: revenueAccountId(request.currency), credit: wallet };
+      return { debit: revenue, credit: wallet };
     case 'adjustment':
-      return request.adjustmentDebitsWallet
-        ? { debit: wallet, credit: fundingAccountId(request.currency) }
-        : { debit: fundingAccountId(request.currency), credit: wallet };
+      return request.adjustmentDebitsWallet ? { debit: wallet, credit: funding } : { debit: funding, credit: wallet };
   }
 }
 
@@ -116,30 +118,40 @@ export async function postTransfer(trx: Transaction<DB>, request: TransferReques
     return { transfer: existing as TransferResult['transfer'], created: false };
   }
 
-  // The guarded update is the balance check: it only matches when the wallet keeps credits >= debits.
+  // Rows are locked in account-id order whatever the direction, so a charge and a refund on one wallet
+  // cannot deadlock each other on PostgreSQL.
+  if (credit < debit) {
+    await creditAccount(trx, credit, request.amountMinor, nowMs);
+    await debitAccount(trx, debit, request.amountMinor, nowMs);
+  } else {
+    await debitAccount(trx, debit, request.amountMinor, nowMs);
+    await creditAccount(trx, credit, request.amountMinor, nowMs);
+  }
+  return { transfer: inserted as TransferResult['transfer'], created: true };
+}
+
+/** The guarded update is the balance check: it only matches when the wallet keeps credits >= debits. */
+async function debitAccount(trx: Transaction<DB>, accountId: string, amountMinor: number, nowMs: number): Promise<void> {
   const debited = await trx
     .updateTable('ledger_accounts')
-    .set({ debits_posted: sql`debits_posted + ${request.amountMinor}`, updated_at: nowMs })
-    .where('id', '=', debit)
-    .where((eb) =>
-      eb.or([
-        eb('debits_must_not_exceed_credits', '=', 0),
-        eb(sql`credits_posted - debits_posted`, '>=', request.amountMinor),
-      ]),
-    )
+    .set({ debits_posted: sql`debits_posted + ${amountMinor}`, updated_at: nowMs })
+    .where('id', '=', accountId)
+    .where((eb) => eb.or([eb('debits_must_not_exceed_credits', '=', 0), eb(sql`credits_posted - debits_posted`, '>=', amountMinor)]))
     .executeTakeFirst();
   if (Number(debited.numUpdatedRows) !== 1) {
-    const account = await trx.selectFrom('ledger_accounts').select(['id']).where('id', '=', debit).executeTakeFirst();
-    if (!account) throw new DomainError('not_found', `ledger account ${debit} does not exist`);
+    const account = await trx.selectFrom('ledger_accounts').select(['id']).where('id', '=', accountId).executeTakeFirst();
+    if (!account) throw new DomainError('not_found', `ledger account ${accountId} does not exist`);
     throw new DomainError('insufficient_balance', 'the balance is insufficient');
   }
+}
+
+async function creditAccount(trx: Transaction<DB>, accountId: string, amountMinor: number, nowMs: number): Promise<void> {
   const credited = await trx
     .updateTable('ledger_accounts')
-    .set({ credits_posted: sql`credits_posted + ${request.amountMinor}`, updated_at: nowMs })
-    .where('id', '=', credit)
+    .set({ credits_posted: sql`credits_posted + ${amountMinor}`, updated_at: nowMs })
+    .where('id', '=', accountId)
     .executeTakeFirst();
-  if (Number(credited.numUpdatedRows) !== 1) throw new DomainError('not_found', `ledger account ${credit} does not exist`);
-  return { transfer: inserted as TransferResult['transfer'], created: true };
+  if (Number(credited.numUpdatedRows) !== 1) throw new DomainError('not_found', `ledger account ${accountId} does not exist`);
 }
 
 /** Posts a transfer in a transaction of its own. */

@@ -140,7 +140,10 @@ export function parseProfileCsv(text: string): ParsedProfiles {
   }
   // Without a usable header, row checks would only repeat the same problem on every line.
   if (errors.some((e) => e.line === header.line)) return { profiles: [], errors: sortIssues(errors), warnings };
-  if (!records.length) return { profiles: [], errors: sortIssues([...errors, { line: header.line, reason: 'the file has a header but no profile rows' }]), warnings };
+  if (!records.length) {
+    if (!errors.length) errors.push({ line: header.line, reason: 'the file has a header but no profile rows' });
+    return { profiles: [], errors: sortIssues(errors), warnings };
+  }
 
   const profiles: ProfileInput[] = [];
   const firstLineOf = new Map<string, number>();

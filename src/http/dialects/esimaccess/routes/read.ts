@@ -5,10 +5,15 @@ import { EsimAccessError } from '../envelope.ts';
 import { optionalEnum, optionalString } from '../params.ts';
 import { RawJson, type RouteTable } from '../plugin.ts';
 import { PackageRenderer } from '../render-package.ts';
+import { LruCache } from '../../../../lib/lru.ts';
 
 /** balance/query, package/list and location/list. */
 export function readRoutes(ctx: AppContext): RouteTable {
   const renderer = new PackageRenderer(ctx.catalog);
+  // Whole answers by filter: the unfiltered catalogue is ~3 MB of JSON and clients fetch it often.
+  const answers = new LruCache<string, string>(256);
+  // Render the standard tier's catalogue at start-up, so the first partner does not pay for it.
+  renderer.render(ctx.catalog.list({ type: 'BASE' }), 10_000);
   return {
     '/balance/query': async ({ auth }) => {
       const balance = await walletBalance(ctx.store.db, auth.partner.id);
@@ -26,9 +31,15 @@ export function readRoutes(ctx: AppContext): RouteTable {
         basePackageCode = (await ctx.catalog.basePackageOfIccid?.(auth.partner.id, iccid)) ?? undefined;
         if (!basePackageCode) throw new EsimAccessError('310403', `The ICCID ${iccid} does not exist`);
       }
-      const rows = ctx.catalog.list({ locationCode, type, packageCode, slug, iccidPackageCode: basePackageCode });
       const tierFactorBps = await ctx.catalog.tierFactorBps(auth.partner.price_tier_id);
-      return new RawJson(`{"packageList":[${renderer.render(rows, tierFactorBps).join(',')}]}`);
+      const key = `${ctx.catalog.version}|${tierFactorBps}|${type}|${locationCode ?? ''}|${packageCode ?? ''}|${slug ?? ''}|${basePackageCode ?? ''}`;
+      let json = answers.get(key);
+      if (json === undefined) {
+        const rows = ctx.catalog.list({ locationCode, type, packageCode, slug, iccidPackageCode: basePackageCode });
+        json = `{"packageList":[${renderer.render(rows, tierFactorBps).join(',')}]}`;
+        answers.set(key, json);
+      }
+      return new RawJson(json);
     },
 
     '/location/list': async () => {

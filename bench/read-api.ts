@@ -1,0 +1,68 @@
+/**
+ * Read API throughput: eSIM Access balance/query and package/list (one country), both HMAC-signed, as a
+ * ratio to a bare Fastify route measured in the same run; plus the latency of the whole unfiltered catalogue.
+ *   npm run bench:read
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { load, percentile, printTable, startBareFastify, startEsimhub } from './lib.ts';
+
+const durationS = Number(process.env.BENCH_SECONDS ?? 8);
+const bare = await startBareFastify();
+const hub = await startEsimhub();
+
+function signedRequest(path: string, body: string) {
+  return {
+    method: 'POST' as const,
+    path,
+    body,
+    setupRequest(request: any) {
+      const timestamp = String(Date.now());
+      const requestId = randomUUID().replace(/-/g, '');
+      const signature = createHmac('sha256', hub.secretKey).update(timestamp + requestId + hub.accessCode + body).digest('hex');
+      request.headers = {
+        ...request.headers,
+        'content-type': 'application/json',
+        'RT-AccessCode': hub.accessCode,
+        'RT-Timestamp': timestamp,
+        'RT-RequestID': requestId,
+        'RT-Signature': signature,
+      };
+      return request;
+    },
+  };
+}
+
+try {
+  // Warm up both servers (JIT, caches) before measuring.
+  await load({ url: `http://127.0.0.1:${bare.port}/bare`, method: 'POST', body: '{}', duration: 2 });
+  await load({ url: `http://127.0.0.1:${hub.port}`, requests: [signedRequest('/api/v1/open/package/list', '{"locationCode":"US"}')], duration: 2 });
+
+  const baseline = await load({ url: `http://127.0.0.1:${bare.port}/bare`, method: 'POST', body: '{}', duration: durationS });
+  const balance = await load({ url: `http://127.0.0.1:${hub.port}`, requests: [signedRequest('/api/v1/open/balance/query', '')], duration: durationS });
+  const packages = await load({ url: `http://127.0.0.1:${hub.port}`, requests: [signedRequest('/api/v1/open/package/list', '{"locationCode":"US"}')], duration: durationS });
+
+  // The whole catalogue, one request at a time (what a nightly catalogue sync does).
+  const fullMs: number[] = [];
+  let fullBytes = 0;
+  for (let i = 0; i < 60; i++) {
+    const started = performance.now();
+    const res = await fetch(`http://127.0.0.1:${hub.port}/api/v1/open/package/list`, { method: 'POST', headers: { 'RT-AccessCode': hub.accessCode }, body: '{}' });
+    const buf = await res.arrayBuffer();
+    fullBytes = buf.byteLength;
+    if (i >= 10) fullMs.push(performance.now() - started);
+  }
+  fullMs.sort((a, b) => a - b);
+
+  const rows = [
+    { route: 'bare Fastify POST (baseline)', 'req/s': Math.round(baseline.requestsPerSecond), ratio: '1.00', 'p99 ms': baseline.latencyP99Ms, errors: baseline.errors + baseline.non2xx },
+    { route: 'balance/query (HMAC)', 'req/s': Math.round(balance.requestsPerSecond), ratio: (balance.requestsPerSecond / baseline.requestsPerSecond).toFixed(2), 'p99 ms': balance.latencyP99Ms, errors: balance.errors + balance.non2xx },
+    { route: 'package/list US (HMAC)', 'req/s': Math.round(packages.requestsPerSecond), ratio: (packages.requestsPerSecond / baseline.requestsPerSecond).toFixed(2), 'p99 ms': packages.latencyP99Ms, errors: packages.errors + packages.non2xx },
+  ];
+  console.log(`\nread API, ${durationS} s per run, 32 connections, ${new Date().toISOString()}`);
+  printTable(rows);
+  console.log(`\nfull unfiltered package/list: ${(fullBytes / 1e6).toFixed(2)} MB, median ${percentile(fullMs, 50).toFixed(1)} ms, p99 ${percentile(fullMs, 99).toFixed(1)} ms over ${fullMs.length} sequential requests`);
+  console.log(`targets: balance/query >= 0.50 of baseline, package/list >= 0.25, full catalogue < 50 ms`);
+} finally {
+  await hub.stop();
+  await bare.stop();
+}
