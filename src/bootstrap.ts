@@ -6,6 +6,7 @@ import { loadMasterKey, SecretBox } from './lib/secrets.ts';
 import { ensurePriceTiers, Partners } from './domain/partners/partners.ts';
 import { KeyResolver } from './http/key-resolver.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { DbNonceStore, MemoryNonceStore } from './http/nonces.ts';
 import { CatalogService } from './domain/catalog/service.ts';
 import { ensureSandboxCatalog } from './domain/catalog/seed.ts';
 import { SimulatedSmdp } from './supply/simulated.ts';
@@ -64,6 +65,7 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
     catalog,
     keys: new KeyResolver(partners),
     rateLimiter: new RateLimiter(),
+    nonces: store.dialect === 'sqlite' ? new MemoryNonceStore(config.signatureWindowMs) : new DbNonceStore(store.db, config.signatureWindowMs),
     supply,
     ordering,
     allocator,

@@ -5,6 +5,7 @@ import type { SecretBox } from './lib/secrets.ts';
 import type { Partners } from './domain/partners/partners.ts';
 import type { KeyResolver } from './http/key-resolver.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
+import type { NonceStore } from './http/nonces.ts';
 import type { CatalogService } from './domain/catalog/service.ts';
 import type { Ordering } from './domain/ordering/ordering.ts';
 import type { Allocator } from './domain/ordering/allocate.ts';
@@ -21,6 +22,7 @@ export interface AppContext {
   catalog: CatalogService;
   keys: KeyResolver;
   rateLimiter: RateLimiter;
+  nonces: NonceStore;
   supply: SupplyRouter;
   ordering: Ordering;
   allocator: Allocator;

@@ -3,6 +3,7 @@ import { ConfigError } from '../config.ts';
 import { registerServe } from './serve.ts';
 import { registerPartnerCommands } from './partners.ts';
 import { registerCatalogCommands } from './catalog.ts';
+import { registerProfileCommands } from './profiles.ts';
 
 const program = new Command();
 program
@@ -14,6 +15,7 @@ program
 registerServe(program);
 registerPartnerCommands(program);
 registerCatalogCommands(program);
+registerProfileCommands(program);
 
 export class CliError extends Error {}
 

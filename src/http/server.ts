@@ -5,6 +5,9 @@ import { esimAccessPlugin } from './dialects/esimaccess/plugin.ts';
 import { installPlugin } from './install/plugin.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
+// Request ids: a per-process random prefix plus a counter, unique without a random draw per request.
+const REQUEST_ID_PREFIX = `req_${newId('p').slice(2, 14)}`;
+let requestCounter = 0;
 
 /** Builds the HTTP server with every dialect mounted. Listening is the caller's decision. */
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
@@ -13,7 +16,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     // A client's own X-Request-Id is kept (so both sides can grep one id), else a fresh one is made.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : newId('req');
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
     },
     trustProxy: process.env.TRUST_PROXY === 'true',
     bodyLimit: 1024 * 1024,

@@ -41,7 +41,7 @@ async function connectSqlite(file: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.defaultSafeIntegers(false);
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const store: Store = { db, dialect: 'sqlite', description: `sqlite ${file}`, close: () => db.destroy() };
   await migrate(store);
   return store;
@@ -70,6 +70,32 @@ async function connectPostgres(options: ConnectOptions): Promise<Store> {
   const store: Store = { db, dialect: 'postgres', description: `postgres ${safeUrl}`, close: () => db.destroy() };
   await migrate(store, options.schema);
   return store;
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running a small query, so statements are
+ * kept by SQL text (our queries are built from a fixed set of shapes, so the cache stays small).
+ */
+function withStatementCache(sqlite: import('better-sqlite3').Database): import('better-sqlite3').Database {
+  const cache = new Map<string, import('better-sqlite3').Statement>();
+  const prepare = sqlite.prepare.bind(sqlite);
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property === 'prepare') {
+        return (source: string) => {
+          let statement = cache.get(source);
+          if (!statement) {
+            statement = prepare(source);
+            if (cache.size > 2000) cache.clear();
+            cache.set(source, statement);
+          }
+          return statement;
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 export async function migrate(store: Store, schema?: string): Promise<void> {

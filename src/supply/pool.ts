@@ -36,7 +36,7 @@ export class ProfilePool implements ProfileSource {
       const claimed = await trx
         .updateTable('pool_profiles')
         .set({ status: 'assigned', assigned_esim_id: request.esimId, assigned_at: request.nowMs })
-        .where('id', 'in', candidate)
+        .where('id', '=', candidate)
         .where('status', '=', 'available')
         .returningAll()
         .executeTakeFirst();

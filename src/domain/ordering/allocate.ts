@@ -9,6 +9,8 @@ import { activationCode } from '../esims/identifiers.ts';
 import type { SupplyRouter } from '../../supply/router.ts';
 import { SupplyError } from '../../supply/types.ts';
 import { formatEsimTranNo, nextSequence } from './numbers.ts';
+import { poolKeysFor } from '../../supply/pool.ts';
+import { checkLowStock } from '../pools/stock.ts';
 
 /**
  * Turns an accepted order into eSIMs. Each eSIM is created in its own transaction keyed by
@@ -43,8 +45,20 @@ export class Allocator {
         return 'failed';
       }
       throw error;
+    } finally {
+      await this.checkPools(items.map((i) => i.package_code));
     }
     return 'ready';
+  }
+
+  /** Low-stock alerts are checked after commit: inside the transaction other takes are not visible yet. */
+  private async checkPools(packageCodes: string[]): Promise<void> {
+    const keys = new Set<string>();
+    for (const code of packageCodes) {
+      const pkg = this.catalog.get(code) ?? this.catalog.all().find((p) => p.package_code === code);
+      if (pkg && pkg.supply !== 'simulated') for (const key of poolKeysFor(pkg)) keys.add(key);
+    }
+    for (const key of keys) await checkLowStock(this.db, key, this.now());
   }
 
   private packageFor(code: string): PackageTable {
@@ -162,6 +176,8 @@ export class Allocator {
       await postTransfer(trx, { idempotencyId: `refund:${orderId}`, partnerId: order.partner_id, kind: 'refund', amountMinor: Number(order.amount), currency: order.currency, reference: order.order_no, memo: `order ${order.order_no} failed: ${reason}`.slice(0, 500) }, nowMs);
       await emitEvent(trx, { partnerId: order.partner_id, type: 'order.failed', subject: orderId, payload: { orderId, orderNo: order.order_no, transactionId: order.transaction_id, reason } }, nowMs);
     });
+    const items = await this.db.selectFrom('order_items').select('package_code').where('order_id', '=', orderId).execute();
+    await this.checkPools(items.map((i) => i.package_code));
   }
 }
 

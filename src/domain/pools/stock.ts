@@ -86,7 +86,9 @@ async function poolLevel(db: Conn, pool: string): Promise<{ available: number; t
 }
 
 /**
- * Call after profiles were taken from (or returned to) a pool, ideally in the same transaction. When the
+ * Call after profiles were taken from (or returned to) a pool, once the allocation transaction has
+ * committed: on PostgreSQL a count inside that transaction cannot see concurrent claims that are not yet
+ * committed, so concurrent allocations could all miss the crossing. (On SQLite, inside works too.) When the
  * pool is at or below its threshold and was not already flagged, records one operator alert: an event
  * (partner_id `operator`, type `pool.low_stock`, subject the pool key) and the state in `meta`. When the
  * pool is above its threshold the state is cleared, so the next crossing alerts again. Under concurrent
@@ -97,7 +99,7 @@ export async function checkLowStock(db: Conn, pool: string, nowMs: number, log?:
   if (threshold === null) return { pool, available, threshold, low: false, alerted: false };
   const low = available <= threshold;
   if (!low) {
-    await db.deleteFrom('meta').where('key', '=', lowStockMetaKey(pool)).execute();
+    await clearWhenAbove(db, pool, threshold);
     return { pool, available, threshold, low, alerted: false };
   }
   const claimed = await db
@@ -124,8 +126,27 @@ export async function checkLowStock(db: Conn, pool: string, nowMs: number, log?:
   return { pool, available, threshold, low, alerted: true };
 }
 
+/**
+ * Clears the alert state, recounting in the same statement: a count read a moment earlier may predate a
+ * concurrent claim whose checker has just recorded the alert, and deleting that would alert twice.
+ */
+async function clearWhenAbove(db: Conn, pool: string, threshold: number): Promise<void> {
+  await db
+    .deleteFrom('meta')
+    .where('key', '=', lowStockMetaKey(pool))
+    .where((eb) =>
+      eb(
+        eb.selectFrom('pool_profiles').select((sub) => sub.fn.countAll().as('n')).where('pool', '=', pool).where('status', '=', 'available'),
+        '>',
+        threshold,
+      ),
+    )
+    .execute();
+}
+
 /** After new stock arrives: clears the alert state when the pool is above its threshold again. */
 export async function resetLowStockIfRecovered(db: Conn, pool: string): Promise<void> {
-  const { available, threshold } = await poolLevel(db, pool);
-  if (threshold === null || available > threshold) await db.deleteFrom('meta').where('key', '=', lowStockMetaKey(pool)).execute();
+  const { threshold } = await poolLevel(db, pool);
+  if (threshold === null) await db.deleteFrom('meta').where('key', '=', lowStockMetaKey(pool)).execute();
+  else await clearWhenAbove(db, pool, threshold);
 }

@@ -119,12 +119,7 @@ async function authenticate(ctx: AppContext, request: FastifyRequest, rawBody: s
       throw new EsimAccessError('101003', 'Request signature mismatch');
     }
     // Single use within the window: a captured signed request cannot be replayed.
-    const inserted = await ctx.store.db
-      .insertInto('request_nonces')
-      .values({ key_id: auth.key.id, request_id: requestId, seen_at: realNowMs })
-      .onConflict((oc) => oc.columns(['key_id', 'request_id']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
+    if (!(await ctx.nonces.claim(auth.key.id, requestId, realNowMs))) {
       throw new EsimAccessError('101001', 'Req Header:[RT-RequestID] was already used: a signed request can be sent only once');
     }
   }

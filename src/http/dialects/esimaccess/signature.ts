@@ -23,9 +23,8 @@ export function verifyEsimAccessSignature(params: {
   rawBody: string;
 }): boolean {
   const { signature, timestamp, requestId, accessCode, secretKey, rawBody } = params;
-  const bySecret = sameHex(signEsimAccess(secretKey, timestamp, requestId, accessCode, rawBody), signature);
-  const byAccessCode = sameHex(signEsimAccess(accessCode, timestamp, requestId, accessCode, rawBody), signature);
-  return bySecret || byAccessCode;
+  if (sameHex(signEsimAccess(secretKey, timestamp, requestId, accessCode, rawBody), signature)) return true;
+  return sameHex(signEsimAccess(accessCode, timestamp, requestId, accessCode, rawBody), signature);
 }
 
 /** RT-Timestamp is milliseconds per the header description, seconds in the docs' own test vector. */
