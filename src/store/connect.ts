@@ -11,6 +11,11 @@ export interface Store {
   dialect: StoreDialect;
   /** Human-readable location, for start-up messages. */
   description: string;
+  /**
+   * Hot-path reads that skip the query builder. On SQLite they run as cached synchronous statements (no
+   * mutex, no promise hops); on PostgreSQL they are ordinary queries.
+   */
+  fast: FastReads;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,17 @@ export interface ConnectOptions {
   /** Postgres: run in this schema (created if missing), so tests can share one database. */
   schema?: string;
   poolSize?: number;
+}
+
+export interface FastReads {
+  ledgerAccount(accountId: string): Promise<{ debits_posted: number; credits_posted: number; currency: string; updated_at: number } | undefined>;
+}
+
+function kyselyFastReads(db: Kysely<DB>): FastReads {
+  return {
+    ledgerAccount: (accountId) =>
+      db.selectFrom('ledger_accounts').select(['debits_posted', 'credits_posted', 'currency', 'updated_at']).where('id', '=', accountId).executeTakeFirst(),
+  };
 }
 
 export async function connectStore(options: ConnectOptions): Promise<Store> {
@@ -42,7 +58,18 @@ async function connectSqlite(file: string): Promise<Store> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.defaultSafeIntegers(false);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const store: Store = { db, dialect: 'sqlite', description: `sqlite ${file}`, close: () => db.destroy() };
+  const viaKysely = kyselyFastReads(db);
+  let accountStatement: import('better-sqlite3').Statement | null = null;
+  const fast: FastReads = {
+    // One connection serves the process. While another request's transaction is open on it, a direct read
+    // would see uncommitted rows, so it waits its turn through Kysely; otherwise it reads synchronously.
+    ledgerAccount: async (accountId) => {
+      if (sqlite.inTransaction) return viaKysely.ledgerAccount(accountId);
+      accountStatement ??= sqlite.prepare('select debits_posted, credits_posted, currency, updated_at from ledger_accounts where id = ?');
+      return accountStatement.get(accountId) as any;
+    },
+  };
+  const store: Store = { db, dialect: 'sqlite', description: `sqlite ${file}`, fast, close: () => db.destroy() };
   await migrate(store);
   return store;
 }
@@ -67,7 +94,7 @@ async function connectPostgres(options: ConnectOptions): Promise<Store> {
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const safeUrl = options.databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
-  const store: Store = { db, dialect: 'postgres', description: `postgres ${safeUrl}`, close: () => db.destroy() };
+  const store: Store = { db, dialect: 'postgres', description: `postgres ${safeUrl}`, fast: kyselyFastReads(db), close: () => db.destroy() };
   await migrate(store, options.schema);
   return store;
 }

@@ -175,6 +175,13 @@ export async function walletBalance(db: Db, partnerId: string): Promise<WalletBa
   return { balanceMinor: Number(row.credits_posted) - Number(row.debits_posted), currency: row.currency, updatedAtMs: Number(row.updated_at) };
 }
 
+/** The same as walletBalance, through the store's hot-path read (balance/query). */
+export async function walletBalanceFast(store: { fast: { ledgerAccount(id: string): Promise<{ debits_posted: number; credits_posted: number; currency: string; updated_at: number } | undefined> } }, partnerId: string): Promise<WalletBalance> {
+  const row = await store.fast.ledgerAccount(walletAccountId(partnerId));
+  if (!row) throw new DomainError('not_found', `partner ${partnerId} has no wallet`);
+  return { balanceMinor: Number(row.credits_posted) - Number(row.debits_posted), currency: row.currency, updatedAtMs: Number(row.updated_at) };
+}
+
 /** The wallet balance recomputed from its transfers: equals walletBalance() by construction. */
 export async function walletBalanceFromTransfers(db: Db, partnerId: string): Promise<number> {
   const wallet = walletAccountId(partnerId);

@@ -1,5 +1,5 @@
 import type { AppContext } from '../../../../context.ts';
-import { walletBalance } from '../../../../domain/ledger/ledger.ts';
+import { walletBalanceFast } from '../../../../domain/ledger/ledger.ts';
 import { formatEsimAccessTime } from '../../../../lib/time.ts';
 import { EsimAccessError } from '../envelope.ts';
 import { optionalEnum, optionalString } from '../params.ts';
@@ -16,7 +16,7 @@ export function readRoutes(ctx: AppContext): RouteTable {
   renderer.render(ctx.catalog.list({ type: 'BASE' }), 10_000);
   return {
     '/balance/query': async ({ auth }) => {
-      const balance = await walletBalance(ctx.store.db, auth.partner.id);
+      const balance = await walletBalanceFast(ctx.store, auth.partner.id);
       return { balance: balance.balanceMinor, lastUpdateTime: formatEsimAccessTime(balance.updatedAtMs) };
     },
 
