@@ -56,6 +56,10 @@ async function connectSqlite(file: string): Promise<Store> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
+  // A 64 MB page cache and rarer checkpoints: hot pages (ledger accounts, order indexes) are rewritten
+  // many times a second, and each checkpoint copies them to the main file again.
+  sqlite.pragma('cache_size = -65536');
+  sqlite.pragma('wal_autocheckpoint = 20000');
   sqlite.defaultSafeIntegers(false);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const viaKysely = kyselyFastReads(db);

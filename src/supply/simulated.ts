@@ -19,6 +19,9 @@ const CALLING_CODES: Record<string, string> = {
 export class SimulatedSmdp implements ProfileSource {
   readonly name = 'simulated';
 
+  /** Operators per country, read once: the operator table only changes with a catalogue import. */
+  private readonly operatorsByCountry = new Map<string, Array<{ mcc: string; mnc: string; name: string }>>();
+
   constructor(private readonly smdpHost: string) {}
 
   async available(): Promise<number | null> {
@@ -27,7 +30,11 @@ export class SimulatedSmdp implements ProfileSource {
 
   async take(trx: Transaction<DB>, request: ProfileRequest): Promise<SuppliedProfile> {
     const country = request.pkg.location.split(',')[0]?.trim() || 'US';
-    const operators = await trx.selectFrom('operators').select(['mcc', 'mnc', 'name']).where('country_code', '=', country).limit(8).execute();
+    let operators = this.operatorsByCountry.get(country);
+    if (!operators) {
+      operators = await trx.selectFrom('operators').select(['mcc', 'mnc', 'name']).where('country_code', '=', country).limit(8).execute();
+      this.operatorsByCountry.set(country, operators);
+    }
     const operator = operators.length ? operators[randomInt(operators.length)] : { mcc: '001', mnc: '01', name: 'Test' };
     const plmn = operator.mcc + operator.mnc;
     const imsi = plmn + randomDigits(15 - plmn.length);

@@ -32,13 +32,13 @@ export class Allocator {
     const existing = await this.db.selectFrom('esims').select(['order_item_id', 'slot']).where('order_id', '=', orderId).execute();
     const done = new Set(existing.map((e) => `${e.order_item_id}:${e.slot}`));
     try {
+      const pending: Slot[] = [];
       for (const item of items) {
         const pkg = this.packageFor(item.package_code);
-        for (let slot = 0; slot < item.count; slot++) {
-          if (done.has(`${item.id}:${slot}`)) continue;
-          await this.allocateOne(order, item, pkg, slot);
-        }
+        for (let slot = 0; slot < item.count; slot++) if (!done.has(`${item.id}:${slot}`)) pending.push({ item, pkg, slot });
       }
+      // Up to CHUNK profiles per transaction: few commits for small orders, visible progress for big ones.
+      for (let i = 0; i < pending.length; i += CHUNK) await this.allocateChunk(order, pending.slice(i, i + CHUNK));
     } catch (error) {
       if (error instanceof SupplyError && error.permanent) {
         await this.failOrder(orderId, error.message);
@@ -67,90 +67,15 @@ export class Allocator {
     return pkg;
   }
 
-  private async allocateOne(order: OrderTable, item: OrderItemTable, pkg: PackageTable, slot: number): Promise<void> {
+  private async allocateChunk(order: OrderTable, slots: Slot[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const nowMs = this.now();
       const current = await trx.selectFrom('orders').select(['status']).where('id', '=', order.id).executeTakeFirst();
       if (current?.status !== 'allocating') return;
-      const esimId = newId('esim', nowMs);
-      const source = this.supply.sourceFor(order.environment, pkg);
-      const profile = await source.take(trx, { partnerId: order.partner_id, environment: order.environment, pkg, esimId, nowMs });
-      const periodNum = item.period_num;
-      const durationDays = periodNum ?? pkg.duration;
-      const totalVolume = Number(pkg.volume) * (periodNum ?? 1);
-      const esim: EsimTable = {
-        id: esimId,
-        esim_tran_no: formatEsimTranNo(await nextSequence(trx, 'esim'), nowMs),
-        order_id: order.id,
-        order_item_id: item.id,
-        slot,
-        partner_id: order.partner_id,
-        environment: order.environment,
-        transaction_id: order.transaction_id,
-        package_code: pkg.package_code,
-        iccid: profile.iccid,
-        imsi: profile.imsi,
-        msisdn: profile.msisdn,
-        ac: activationCode(profile.smdpAddress, profile.matchingId, profile.confirmationCode !== null),
-        smdp_address: profile.smdpAddress,
-        matching_id: profile.matchingId,
-        confirmation_code: profile.confirmationCode,
-        pin: profile.pin,
-        puk: profile.puk,
-        apn: profile.apn,
-        eid: null,
-        supply: profile.supply,
-        pool_profile_id: profile.poolProfileId,
-        smdp_status: 'RELEASED',
-        esim_status: 'GOT_RESOURCE',
-        status_before_suspend: null,
-        sms_status: pkg.sms_status,
-        data_type: pkg.data_type,
-        active_type: pkg.active_type,
-        price: Number(item.unit_price),
-        qr_token: randomBase58(24),
-        short_code: randomBase58(10),
-        download_deadline: order.created_at + pkg.unused_valid_time * DAY_MS,
-        activate_time: null,
-        expired_time: null,
-        total_volume: totalVolume,
-        total_duration: durationDays,
-        duration_unit: pkg.duration_unit,
-        order_usage: 0,
-        last_usage_at: null,
-        created_at: nowMs,
-        updated_at: nowMs,
-      };
-      // (order_item_id, slot) is unique: if another worker made this eSIM first, this insert changes
-      // nothing and the whole transaction (including the profile claim) rolls back.
-      const inserted = await trx.insertInto('esims').values(esim).onConflict((oc) => oc.columns(['order_item_id', 'slot']).doNothing()).executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new AlreadyAllocated();
-      await trx
-        .insertInto('bundles')
-        .values({
-          id: newId('bnd', nowMs),
-          esim_id: esimId,
-          seq: 1,
-          order_id: order.id,
-          package_code: pkg.package_code,
-          kind: 'BASE',
-          state: 'queued',
-          volume: Number(pkg.volume),
-          used_bytes: 0,
-          duration: durationDays,
-          duration_unit: pkg.duration_unit,
-          data_type: pkg.data_type,
-          period_num: periodNum,
-          price: Number(item.unit_price),
-          activated_at: null,
-          expires_at: null,
-          created_at: nowMs,
-          updated_at: nowMs,
-        })
-        .execute();
+      for (const { item, pkg, slot } of slots) await this.createEsim(trx, order, item, pkg, slot, nowMs);
       const updated = await trx
         .updateTable('orders')
-        .set({ allocated_count: sql`allocated_count + 1`, updated_at: nowMs })
+        .set({ allocated_count: sql`allocated_count + ${slots.length}`, updated_at: nowMs })
         .where('id', '=', order.id)
         .returning(['allocated_count', 'total_count'])
         .executeTakeFirstOrThrow();
@@ -159,9 +84,90 @@ export class Allocator {
         await emitEvent(trx, { partnerId: order.partner_id, type: 'order.ready', subject: order.id, payload: { orderId: order.id, orderNo: order.order_no, transactionId: order.transaction_id } }, nowMs);
       }
     }).catch((error) => {
+      // Another worker made these eSIMs first: everything this transaction did (profile claims included)
+      // rolled back, and that worker finishes the order.
       if (error instanceof AlreadyAllocated) return;
       throw error;
     });
+  }
+
+  private async createEsim(trx: Transaction<DB>, order: OrderTable, item: OrderItemTable, pkg: PackageTable, slot: number, nowMs: number): Promise<void> {
+    const esimId = newId('esim', nowMs);
+    const source = this.supply.sourceFor(order.environment, pkg);
+    const profile = await source.take(trx, { partnerId: order.partner_id, environment: order.environment, pkg, esimId, nowMs });
+    const periodNum = item.period_num;
+    const durationDays = periodNum ?? pkg.duration;
+    const totalVolume = Number(pkg.volume) * (periodNum ?? 1);
+    const esim: EsimTable = {
+      id: esimId,
+      esim_tran_no: formatEsimTranNo(await nextSequence(trx, 'esim'), nowMs),
+      order_id: order.id,
+      order_item_id: item.id,
+      slot,
+      partner_id: order.partner_id,
+      environment: order.environment,
+      transaction_id: order.transaction_id,
+      package_code: pkg.package_code,
+      iccid: profile.iccid,
+      imsi: profile.imsi,
+      msisdn: profile.msisdn,
+      ac: activationCode(profile.smdpAddress, profile.matchingId, profile.confirmationCode !== null),
+      smdp_address: profile.smdpAddress,
+      matching_id: profile.matchingId,
+      confirmation_code: profile.confirmationCode,
+      pin: profile.pin,
+      puk: profile.puk,
+      apn: profile.apn,
+      eid: null,
+      supply: profile.supply,
+      pool_profile_id: profile.poolProfileId,
+      smdp_status: 'RELEASED',
+      esim_status: 'GOT_RESOURCE',
+      status_before_suspend: null,
+      sms_status: pkg.sms_status,
+      data_type: pkg.data_type,
+      active_type: pkg.active_type,
+      price: Number(item.unit_price),
+      qr_token: randomBase58(24),
+      short_code: randomBase58(10),
+      download_deadline: order.created_at + pkg.unused_valid_time * DAY_MS,
+      activate_time: null,
+      expired_time: null,
+      total_volume: totalVolume,
+      total_duration: durationDays,
+      duration_unit: pkg.duration_unit,
+      order_usage: 0,
+      last_usage_at: null,
+      created_at: nowMs,
+      updated_at: nowMs,
+    };
+    // (order_item_id, slot) is unique: if another worker made this eSIM first, this insert changes
+    // nothing and the whole transaction (including the profile claim) rolls back.
+    const inserted = await trx.insertInto('esims').values(esim).onConflict((oc) => oc.columns(['order_item_id', 'slot']).doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new AlreadyAllocated();
+    await trx
+      .insertInto('bundles')
+      .values({
+        id: newId('bnd', nowMs),
+        esim_id: esimId,
+        seq: 1,
+        order_id: order.id,
+        package_code: pkg.package_code,
+        kind: 'BASE',
+        state: 'queued',
+        volume: Number(pkg.volume),
+        used_bytes: 0,
+        duration: durationDays,
+        duration_unit: pkg.duration_unit,
+        data_type: pkg.data_type,
+        period_num: periodNum,
+        price: Number(item.unit_price),
+        activated_at: null,
+        expires_at: null,
+        created_at: nowMs,
+        updated_at: nowMs,
+      })
+      .execute();
   }
 
   /** Supply failed for good: cancel what was made, return pooled profiles, refund the whole order, tell the partner. */
@@ -182,6 +188,14 @@ export class Allocator {
 }
 
 class AlreadyAllocated extends Error {}
+
+interface Slot {
+  item: OrderItemTable;
+  pkg: PackageTable;
+  slot: number;
+}
+
+const CHUNK = 10;
 
 async function releaseOrderProfiles(trx: Transaction<DB>, orderId: string, nowMs: number): Promise<void> {
   const esims = await trx.selectFrom('esims').select(['pool_profile_id']).where('order_id', '=', orderId).where('pool_profile_id', 'is not', null).execute();
