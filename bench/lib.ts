@@ -30,7 +30,7 @@ export async function spawnAndWait(args: string[], env: Record<string, string>, 
         port: Number(m[1]),
         output: () => out,
         stop: async () => {
-          if (child.exitCode !== null) return;
+          if (child.exitCode !== null || child.signalCode !== null) return;
           const exited = new Promise((r) => child.once('exit', r));
           child.kill('SIGTERM');
           await exited;

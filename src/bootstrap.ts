@@ -15,6 +15,11 @@ import { SupplyRouter } from './supply/router.ts';
 import { ALLOCATE_JOB, Ordering } from './domain/ordering/ordering.ts';
 import { Allocator } from './domain/ordering/allocate.ts';
 import { JobWorker } from './workers/runner.ts';
+import { completeJob } from './workers/queue.ts';
+import { Scheduler } from './workers/scheduler.ts';
+import { Dispatcher } from './workers/dispatch.ts';
+import { WebhookEndpoints } from './domain/notifications/webhooks.ts';
+import { renderEsimAccessWebhook } from './http/dialects/esimaccess/webhook-payload.ts';
 
 export function makeLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'esimhub' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -48,10 +53,29 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
         giveUp: async (_job, payload: { orderId: string }, error) => {
           await allocator.failOrder(payload.orderId, `allocation kept failing: ${error}`);
         },
+        runBatch: async (jobs) => {
+          const jobByOrder = new Map(jobs.map(({ job, payload }) => [payload.orderId as string, job]));
+          const done = await allocator.allocateBatch([...jobByOrder.keys()], (trx, orderId) => completeJob(trx, jobByOrder.get(orderId)!, now()));
+          return new Set([...done].map((orderId) => jobByOrder.get(orderId)!.id));
+        },
       },
     },
   });
   ordering.onWorkQueued = () => worker.wake();
+  // Renderers by dialect: partners' webhooks are rendered at delivery time in their dialect.
+  const dispatcher = new Dispatcher({
+    db: store.db,
+    dialect: store.dialect,
+    log,
+    box: secrets,
+    renderers: { esimaccess: renderEsimAccessWebhook },
+    timeoutMs: config.webhookTimeoutMs,
+    retryScheduleMs: config.webhookRetryScheduleMs,
+    retryWindowMs: config.webhookRetryWindowMs,
+    concurrency: config.webhookConcurrency,
+    perPartnerConcurrency: config.webhookPartnerConcurrency,
+    allowPrivate: config.allowPrivateWebhooks,
+  });
   catalog.basePackageOfIccid = async (partnerId, iccid) => {
     const esim = await store.db.selectFrom('esims').select('package_code').where('partner_id', '=', partnerId).where('iccid', '=', iccid).orderBy('created_at', 'desc').executeTakeFirst();
     return esim?.package_code ?? null;
@@ -70,6 +94,10 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
     ordering,
     allocator,
     worker,
+    scheduler: new Scheduler(store.db, log, now, () => ctx.notifyEvents()),
+    notifyEvents: () => dispatcher.wake(),
+    dispatcher,
+    webhooks: new WebhookEndpoints(store.db, secrets),
     now,
   };
   return ctx;

@@ -23,8 +23,21 @@ export interface Config {
   sandboxSmdpHost: string;
   /** Create the demo sandbox partner on first start. */
   seedDemo: boolean;
+  /** Bearer token for the operator's internal API (/internal); empty disables it. */
+  adminToken: string;
   /** Run the background workers in this process. */
   role: 'all' | 'api' | 'worker';
+  /** Live partners may point webhooks at loopback/private addresses (sandbox partners always may). */
+  allowPrivateWebhooks: boolean;
+  /** Per-attempt webhook timeout (also for CHECK_HEALTH). */
+  webhookTimeoutMs: number;
+  /** Delays between webhook attempts; the last one repeats until the retry window ends. */
+  webhookRetryScheduleMs: number[];
+  /** How long a webhook is retried before it is dead. */
+  webhookRetryWindowMs: number;
+  /** Webhook requests in flight: in all, and per partner. */
+  webhookConcurrency: number;
+  webhookPartnerConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +75,17 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     return fallback;
   };
 
+  const msList = (name: string, fallback: number[]): number[] => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const parts = raw.split(',').map((p) => p.trim());
+    if (parts.some((p) => !/^\d+$/.test(p) || Number(p) > 7 * 86_400_000)) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be comma-separated milliseconds, e.g. 5000,30000,120000`);
+      return fallback;
+    }
+    return parts.map(Number);
+  };
+
   const port = int('PORT', 8080, 0, 65535);
   const host = env.HOST || '0.0.0.0';
   const dataDir = path.resolve(env.DATA_DIR || './data');
@@ -95,6 +119,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     problems.push('MASTER_KEY must be 32 bytes given as 64 hex characters or base64');
   }
 
+  if (env.ADMIN_TOKEN && env.ADMIN_TOKEN.length < 24) problems.push('ADMIN_TOKEN must be at least 24 characters');
   const roleRaw = env.ESIMHUB_ROLE || 'all';
   if (!['all', 'api', 'worker'].includes(roleRaw)) problems.push(`ESIMHUB_ROLE=${JSON.stringify(roleRaw)} must be all, api or worker`);
 
@@ -112,7 +137,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     sandboxAllocationDelayMs: int('SANDBOX_ALLOCATION_DELAY_MS', 2000, 0, 600000),
     sandboxSmdpHost: env.SANDBOX_SMDP_HOST || 'smdp.sandbox.esimhub.dev',
     seedDemo: bool('SEED_DEMO', true),
+    adminToken: env.ADMIN_TOKEN ?? '',
     role: (['all', 'api', 'worker'].includes(roleRaw) ? roleRaw : 'all') as Config['role'],
+    allowPrivateWebhooks: bool('ALLOW_PRIVATE_WEBHOOKS', false),
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
+    webhookRetryScheduleMs: msList('WEBHOOK_RETRY_SCHEDULE_MS', [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000]),
+    webhookRetryWindowMs: int('WEBHOOK_RETRY_WINDOW_MS', 28 * 3600_000, 0, 30 * 86_400_000),
+    webhookConcurrency: int('WEBHOOK_CONCURRENCY', 32, 1, 1000),
+    webhookPartnerConcurrency: int('WEBHOOK_PARTNER_CONCURRENCY', 4, 1, 100),
     ...overrides,
   };
   if (problems.length) throw new ConfigError(problems);

@@ -11,6 +11,9 @@ import type { Ordering } from './domain/ordering/ordering.ts';
 import type { Allocator } from './domain/ordering/allocate.ts';
 import type { SupplyRouter } from './supply/router.ts';
 import type { JobWorker } from './workers/runner.ts';
+import type { Scheduler } from './workers/scheduler.ts';
+import type { Dispatcher } from './workers/dispatch.ts';
+import type { WebhookEndpoints } from './domain/notifications/webhooks.ts';
 
 /** The services one process runs with; built once by bootstrap and handed to dialects and workers. */
 export interface AppContext {
@@ -28,6 +31,14 @@ export interface AppContext {
   allocator: Allocator;
   /** Background job worker; runs only in processes with role all or worker. */
   worker: JobWorker;
+  /** Time-driven lifecycle transitions and sandbox traffic; runs where the worker runs. */
+  scheduler: Scheduler;
+  /** Called after a change that wrote events outside a worker, so delivery can start at once. */
+  notifyEvents(): void;
+  /** Webhook delivery from the outbox; runs where the worker runs. */
+  dispatcher: Dispatcher;
+  /** Partners' webhook endpoints, signing secrets, deliveries and attempts. */
+  webhooks: WebhookEndpoints;
   /** Real UTC time; sandbox partners see it plus their clock offset. */
   now(): number;
 }

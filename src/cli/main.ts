@@ -4,6 +4,8 @@ import { registerServe } from './serve.ts';
 import { registerPartnerCommands } from './partners.ts';
 import { registerCatalogCommands } from './catalog.ts';
 import { registerProfileCommands } from './profiles.ts';
+import { registerEsimCommands } from './esims.ts';
+import { registerWebhookCommands } from './webhooks.ts';
 
 const program = new Command();
 program
@@ -16,6 +18,8 @@ registerServe(program);
 registerPartnerCommands(program);
 registerCatalogCommands(program);
 registerProfileCommands(program);
+registerEsimCommands(program);
+registerWebhookCommands(program);
 
 export class CliError extends Error {}
 

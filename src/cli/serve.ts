@@ -26,7 +26,11 @@ export function registerServe(program: Command): void {
       // Without PUBLIC_BASE_URL, links (QR codes, install pages) point at the port actually bound.
       if (!process.env.PUBLIC_BASE_URL) ctx.config.publicBaseUrl = `http://localhost:${port}`;
       const base = ctx.config.publicBaseUrl;
-      if (config.role !== 'api') ctx.worker.start();
+      if (config.role !== 'api') {
+        ctx.worker.start();
+        ctx.scheduler.start();
+        ctx.dispatcher.start();
+      }
       const lines = [
         '',
         `esimhub is listening on ${config.host}:${port}  (store: ${ctx.store.description})`,
@@ -51,6 +55,8 @@ export function registerServe(program: Command): void {
         log.info({ signal }, 'shutting down');
         await app.close();
         await ctx.worker.stop();
+        await ctx.scheduler.stop();
+        await ctx.dispatcher.stop();
         await ctx.store.close();
         process.exit(0);
       };

@@ -1,11 +1,11 @@
-import type { ApiKeyTable, PartnerTable } from '../store/schema.ts';
+import type { ApiKeyTable, Partner } from '../store/schema.ts';
 import type { Partners } from '../domain/partners/partners.ts';
 import { parseIpList, ipMatches } from '../lib/ip.ts';
 import type { BlockList } from 'node:net';
 
 export interface ResolvedKey {
   key: ApiKeyTable;
-  partner: PartnerTable;
+  partner: Partner;
   accessCode: string;
   secretKey: string;
   blocklist: BlockList | null;

@@ -3,6 +3,8 @@ import type { AppContext } from '../context.ts';
 import { newId } from '../lib/ids.ts';
 import { esimAccessPlugin } from './dialects/esimaccess/plugin.ts';
 import { installPlugin } from './install/plugin.ts';
+import { sandboxPlugin } from './sandbox/plugin.ts';
+import { internalPlugin } from './internal/plugin.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 // Request ids: a per-process random prefix plus a counter, unique without a random draw per request.
@@ -32,6 +34,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
 
   await app.register(esimAccessPlugin, { prefix: '/api/v1/open', ctx });
   await app.register(installPlugin, { ctx });
+  await app.register(sandboxPlugin, { prefix: '/sandbox', ctx });
+  await app.register(internalPlugin, { prefix: '/internal', ctx });
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: { type: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id } });

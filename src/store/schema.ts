@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /**
  * Row types of every table. Times are integer milliseconds since the Unix epoch (UTC);
@@ -23,6 +23,8 @@ export interface PartnerTable {
   webhook_secret_enc: string | null;
   created_at: number;
   updated_at: number;
+  /** Sandbox: eSIMs live realistic lives on their own (install, use data) when 1. */
+  traffic_mode: Generated<number>;
 }
 
 export interface ApiKeyTable {
@@ -243,6 +245,12 @@ export interface EsimTable {
   last_usage_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Highest DATA_USAGE threshold already announced: 0, 50, 80 or 90 (% used). */
+  usage_alert_level: Generated<number>;
+  /** 1 once VALIDITY_USAGE (one day left) was sent. */
+  validity_alert_sent: Generated<number>;
+  /** 1 while a daily-limit plan runs at reduced speed or is cut off for the rest of the day. */
+  throttled: Generated<number>;
 }
 
 export type BundleState = 'processing' | 'queued' | 'active' | 'depleted' | 'expired' | 'revoked' | 'lapsed';
@@ -267,6 +275,31 @@ export interface BundleTable {
   expires_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Daily-limit plans: bytes used in the current day window, and which window (days since activation). */
+  day_used_bytes: Generated<number>;
+  day_index: Generated<number>;
+}
+
+export interface UsageRecordTable {
+  /** Deduplication key: the supplier's record id, or a hash of (eSIM, period, bytes). */
+  record_key: string;
+  esim_id: string;
+  bytes: number;
+  period_start: number | null;
+  period_end: number | null;
+  source: string;
+  received_at: number;
+}
+
+export interface SmsMessageTable {
+  id: string;
+  esim_id: string;
+  partner_id: string;
+  /** mt: sent to the device (esim/sendSms); mo: received from the network (sandbox). */
+  direction: 'mt' | 'mo';
+  sender: string | null;
+  body: string;
+  created_at: number;
 }
 
 export interface ProfileBatchTable {
@@ -327,6 +360,45 @@ export interface EventTable {
   created_at: number;
 }
 
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'dead';
+
+/** One event to deliver to one partner endpoint; `failed` means "failed so far, retry scheduled". */
+export interface WebhookDeliveryTable {
+  id: string;
+  /** The event id: also the `webhook-id` header and the eSIM Access `notifyId`, the same on every retry. */
+  event_id: string;
+  event_seq: number;
+  partner_id: string;
+  subject: string | null;
+  /** The endpoint when the delivery was created; the latest attempt's endpoint afterwards. */
+  url: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  /** Start of the current retry cycle (creation, or the last manual resend) and the attempts made in it. */
+  cycle_started_at: number;
+  cycle_attempts: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookAttemptTable {
+  id: string;
+  delivery_id: string;
+  attempt_no: number;
+  url: string;
+  started_at: number;
+  latency_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
 export interface DB {
   partners: PartnerTable;
   api_keys: ApiKeyTable;
@@ -348,6 +420,15 @@ export interface DB {
   pool_profiles: PoolProfileTable;
   jobs: JobTable;
   events: EventTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+  usage_records: UsageRecordTable;
+  sms_messages: SmsMessageTable;
 }
 
 export type Unused = ColumnType<never, never, never>;
+
+/** Rows as read (defaulted columns are plain values). */
+export type Esim = Selectable<EsimTable>;
+export type Bundle = Selectable<BundleTable>;
+export type Partner = Selectable<PartnerTable>;

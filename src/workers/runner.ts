@@ -9,18 +9,26 @@ import { claimJobs, completeJob, failJob, type ClaimedJob } from './queue.ts';
 export type JobHandler = (job: ClaimedJob, payload: any) => Promise<void>;
 /** Called when a job has used all its attempts. */
 export type JobGiveUp = (job: ClaimedJob, payload: any, error: string) => Promise<void>;
+/**
+ * Optional: runs many claimed jobs of one kind together (one transaction for all, which under load saves a
+ * commit per job) and marks the ones it finished done in that same transaction. Returns their ids; the
+ * others go through `run` one by one.
+ */
+export type JobBatchHandler = (jobs: Array<{ job: ClaimedJob; payload: any }>) => Promise<Set<number>>;
 
 export interface WorkerOptions {
   db: Kysely<DB>;
   dialect: StoreDialect;
   log: Logger;
-  handlers: Record<string, { run: JobHandler; giveUp?: JobGiveUp }>;
+  handlers: Record<string, { run: JobHandler; giveUp?: JobGiveUp; runBatch?: JobBatchHandler }>;
   /** Jobs claimed per round. */
   batchSize?: number;
   /** How long a claim is held before another worker may take the job over. */
   leaseMs?: number;
   /** Sleep between empty polls; a wake() cuts it short. */
   idlePollMs?: number;
+  /** Gathering time before a claim, see run(). */
+  gatherMs?: number;
   now?: () => number;
 }
 
@@ -80,6 +88,10 @@ export class JobWorker {
 
   private async run(): Promise<void> {
     const idlePollMs = this.options.idlePollMs ?? 100;
+    // After a wake-up (or a round that found only a few jobs) wait this long, so jobs arriving together are
+    // claimed together and a batch handler can run them in one transaction.
+    const gatherMs = this.options.gatherMs ?? 5;
+    const batchSize = this.options.batchSize ?? 16;
     while (this.running) {
       let processed = 0;
       try {
@@ -87,15 +99,18 @@ export class JobWorker {
       } catch (error) {
         this.options.log.error({ err: error }, 'job worker round failed');
       }
-      if (processed === 0 && this.running) {
+      if (!this.running) break;
+      if (processed === 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, idlePollMs);
           this.wakeUp = () => {
             clearTimeout(timer);
-            resolve();
+            setTimeout(resolve, gatherMs);
           };
         });
         this.wakeUp = null;
+      } else if (processed < batchSize && gatherMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, gatherMs));
       }
     }
   }
@@ -106,7 +121,19 @@ export class JobWorker {
     const jobs = await claimJobs(db, dialect, this.id, Object.keys(handlers), this.options.batchSize ?? 16, this.options.leaseMs ?? 60_000, now());
     if (!jobs.length) return 0;
     this.inFlight += jobs.length;
-    await Promise.all(jobs.map((job) => this.runOne(job)));
+    let rest = jobs;
+    for (const [kind, handler] of Object.entries(handlers)) {
+      const ofKind = rest.filter((j) => j.kind === kind);
+      if (!handler.runBatch || ofKind.length < 2) continue;
+      let done = new Set<number>();
+      try {
+        done = await handler.runBatch(ofKind.map((job) => ({ job, payload: JSON.parse(job.payload) })));
+      } catch (error) {
+        this.options.log.warn({ err: error, kind }, 'batch run failed; running the jobs one by one');
+      }
+      rest = rest.filter((j) => !done.has(j.id));
+    }
+    await Promise.all(rest.map((job) => this.runOne(job)));
     this.inFlight -= jobs.length;
     return jobs.length;
   }

@@ -31,7 +31,7 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
 }
 
 export async function killHard(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null) return;
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   const exited = new Promise((r) => server.child.once('exit', r));
   server.child.kill('SIGKILL');
   await exited;

@@ -49,7 +49,11 @@ export async function startServer(env: Record<string, string> = {}, overrides: P
   const port = typeof address === 'object' && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
   ctx.config.publicBaseUrl = baseUrl;
-  if (options.worker !== false) ctx.worker.start();
+  if (options.worker !== false) {
+    ctx.worker.start();
+    ctx.scheduler.start();
+    ctx.dispatcher.start();
+  }
 
   return {
     baseUrl,
@@ -82,6 +86,8 @@ export async function startServer(env: Record<string, string> = {}, overrides: P
     async close() {
       await app.close();
       await ctx.worker.stop();
+      await ctx.scheduler.stop();
+      await ctx.dispatcher.stop();
       await ctx.store.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

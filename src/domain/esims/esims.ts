@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { BundleTable, DB, EsimStatus, EsimTable, OrderTable } from '../../store/schema.ts';
+import type { Bundle, DB, EsimStatus, Esim, OrderTable } from '../../store/schema.ts';
 import { DomainError } from '../errors.ts';
 import { postTransfer } from '../ledger/ledger.ts';
 import { emitEvent } from '../events/outbox.ts';
@@ -15,7 +15,7 @@ export interface EsimRef {
  * Finds a partner's eSIM by esimTranNo or ICCID (ICCIDs can be reused, so the newest wins). Another
  * partner's eSIM is reported exactly like one that does not exist.
  */
-export async function findEsim(db: Db, partnerId: string, ref: EsimRef): Promise<EsimTable> {
+export async function findEsim(db: Db, partnerId: string, ref: EsimRef): Promise<Esim> {
   let query = db.selectFrom('esims').selectAll().where('partner_id', '=', partnerId);
   if (ref.esimTranNo) query = query.where('esim_tran_no', '=', ref.esimTranNo);
   if (ref.iccid) query = query.where('iccid', '=', ref.iccid);
@@ -37,8 +37,8 @@ export interface EsimQuery {
   pageSize: number;
 }
 
-export interface EsimWithBundles extends EsimTable {
-  bundles: BundleTable[];
+export interface EsimWithBundles extends Esim {
+  bundles: Bundle[];
   order_no: string;
 }
 
@@ -77,7 +77,7 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
   if (single && total === 0) {
     throw new DomainError('esim_not_found', `The ${q.esimTranNo ? `esimTranNo ${q.esimTranNo}` : `ICCID ${q.iccid}`} does not exist`);
   }
-  let rows: EsimTable[];
+  let rows: Esim[];
   if (single && q.iccid && !q.esimTranNo) {
     // ICCIDs are reused: the ICCID names its newest eSIM.
     rows = await base.selectAll().orderBy('created_at', 'desc').limit(1).execute();
@@ -92,7 +92,7 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
       .execute();
   }
   const bundles = rows.length ? await db.selectFrom('bundles').selectAll().where('esim_id', 'in', rows.map((r) => r.id)).orderBy('seq').execute() : [];
-  const byEsim = new Map<string, BundleTable[]>();
+  const byEsim = new Map<string, Bundle[]>();
   for (const b of bundles) {
     const list = byEsim.get(b.esim_id) ?? [];
     list.push(b);
@@ -106,7 +106,7 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
 
 const FINAL: EsimStatus[] = ['CANCEL', 'REVOKE', 'USED_EXPIRED', 'UNUSED_EXPIRED'];
 
-function refuse(esim: EsimTable, action: string): never {
+function refuse(esim: Esim, action: string): never {
   throw new DomainError('invalid_state', `This operation (${action}) is not allowed while the eSIM is ${esim.esim_status}/${esim.smdp_status}`);
 }
 
@@ -158,7 +158,7 @@ export async function revokeEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef
   });
 }
 
-export async function emitStatus(trx: Transaction<DB>, esim: EsimTable, nowMs: number): Promise<void> {
+export async function emitStatus(trx: Transaction<DB>, esim: Esim, nowMs: number): Promise<void> {
   const order = await trx.selectFrom('orders').select(['order_no']).where('id', '=', esim.order_id).executeTakeFirst();
   await emitEvent(
     trx,

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { DB, OrderTable, PackageTable, PartnerTable } from '../../store/schema.ts';
+import type { DB, OrderTable, PackageTable, Partner } from '../../store/schema.ts';
 import type { StoreDialect } from '../../store/connect.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import { DomainError } from '../errors.ts';
-import { postTransfer } from '../ledger/ledger.ts';
+import { postTransfer, walletBalance } from '../ledger/ledger.ts';
+import { checkLowBalance } from '../notifications/low-balance.ts';
 import { newId } from '../../lib/ids.ts';
 import { enqueue } from '../../workers/queue.ts';
 import type { SupplyRouter } from '../../supply/router.ts';
@@ -21,7 +22,7 @@ export interface OrderLineInput {
 }
 
 export interface PlaceOrderInput {
-  partner: PartnerTable;
+  partner: Partner;
   transactionId: string;
   lines: OrderLineInput[];
   /** The total the partner expects; checked when given. */
@@ -61,7 +62,7 @@ export class Ordering {
     return this.db.selectFrom('orders').selectAll().where('partner_id', '=', partnerId).where('kind', '=', kind).where('transaction_id', '=', transactionId).executeTakeFirst();
   }
 
-  async priceLines(partner: PartnerTable, lines: OrderLineInput[]): Promise<PricedLine[]> {
+  async priceLines(partner: Partner, lines: OrderLineInput[]): Promise<PricedLine[]> {
     if (!lines.length) throw new DomainError('invalid_argument', 'packageInfoList must hold at least one package', { esimAccessCode: '000106' });
     const total = lines.reduce((sum, l) => sum + l.count, 0);
     if (total > MAX_PROFILES_PER_ORDER) {
@@ -125,6 +126,8 @@ export class Ordering {
       const inserted = await trx.insertInto('orders').values(order).onConflict((oc) => oc.columns(['partner_id', 'kind', 'transaction_id']).doNothing()).executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) return null;
       await postTransfer(trx, { idempotencyId: `charge:${orderId}`, partnerId: partner.id, kind: 'charge', amountMinor: amount, currency: partner.currency, reference: orderNo, memo: `order ${orderNo}` }, nowMs);
+      const balanceAfter = (await walletBalance(trx, partner.id)).balanceMinor;
+      await checkLowBalance(trx, partner.id, balanceAfter + amount, balanceAfter, nowMs);
       await trx
         .insertInto('order_items')
         .values(priced.map((l, i) => ({ id: newId('itm', nowMs), order_id: orderId, line_no: i + 1, package_code: l.pkg.package_code, count: l.count, period_num: l.periodNum, unit_price: l.unitPriceMinor, line_amount: l.lineAmountMinor })))
@@ -142,7 +145,7 @@ export class Ordering {
     return { order: result, created: true };
   }
 
-  private async checkStock(partner: PartnerTable, priced: PricedLine[]): Promise<void> {
+  private async checkStock(partner: Partner, priced: PricedLine[]): Promise<void> {
     const wanted = new Map<string, { pkg: PackageTable; count: number }>();
     for (const l of priced) {
       const w = wanted.get(l.pkg.package_code) ?? { pkg: l.pkg, count: 0 };

@@ -1,16 +1,18 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, EsimTable, OrderTable, PartnerTable } from '../../store/schema.ts';
+import type { DB, Esim, OrderTable, Partner } from '../../store/schema.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import { DomainError } from '../errors.ts';
-import { postTransfer } from '../ledger/ledger.ts';
+import { postTransfer, walletBalance } from '../ledger/ledger.ts';
+import { checkLowBalance } from '../notifications/low-balance.ts';
 import { newId } from '../../lib/ids.ts';
 import { DAY_MS } from '../../lib/time.ts';
 import { findEsim, type EsimRef } from '../esims/esims.ts';
 import { unitPrice } from './ordering.ts';
+import { alertLevelFor } from '../esims/lifecycle.ts';
 import { formatOrderNo, nextSequence } from './numbers.ts';
 
 export interface TopupInput {
-  partner: PartnerTable;
+  partner: Partner;
   ref: EsimRef;
   packageCode: string;
   transactionId: string;
@@ -21,7 +23,7 @@ export interface TopupInput {
 export interface TopupResult {
   transactionId: string;
   iccid: string;
-  esim: EsimTable;
+  esim: Esim;
   created: boolean;
 }
 
@@ -75,6 +77,8 @@ export async function topUp(db: Kysely<DB>, catalog: CatalogService, input: Topu
     const inserted = await trx.insertInto('orders').values(order).onConflict((oc) => oc.columns(['partner_id', 'kind', 'transaction_id']).doNothing()).executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) return null;
     await postTransfer(trx, { idempotencyId: `charge:${orderId}`, partnerId: partner.id, kind: 'charge', amountMinor: price, currency: partner.currency, reference: order.order_no, memo: `top-up ${pkg.package_code} on ${current.iccid}` }, nowMs);
+    const balanceAfter = (await walletBalance(trx, partner.id)).balanceMinor;
+    await checkLowBalance(trx, partner.id, balanceAfter + price, balanceAfter, nowMs);
     const last = await trx.selectFrom('bundles').select((eb) => eb.fn.max('seq').as('seq')).where('esim_id', '=', esim.id).executeTakeFirst();
     await trx
       .insertInto('bundles')
@@ -107,8 +111,9 @@ export async function topUp(db: Kysely<DB>, catalog: CatalogService, input: Topu
         total_volume: sql`total_volume + ${Number(pkg.volume)}`,
         total_duration: sql`total_duration + ${pkg.duration}`,
         expired_time: extendFrom !== null ? extendFrom + pkg.duration * DAY_MS : null,
-        // New data revives a depleted eSIM.
+        // New data revives a depleted eSIM, and re-arms the usage alerts no longer crossed.
         esim_status: current.esim_status === 'USED_UP' ? 'IN_USE' : current.esim_status,
+        usage_alert_level: alertLevelFor(Number(current.order_usage), Number(current.total_volume) + Number(pkg.volume), current.usage_alert_level),
         updated_at: nowMs,
       })
       .where('id', '=', esim.id)
@@ -123,7 +128,7 @@ export async function topUp(db: Kysely<DB>, catalog: CatalogService, input: Topu
   return { transactionId: input.transactionId, iccid: updated.iccid, esim: updated, created: true };
 }
 
-function assertTopupAllowed(esim: EsimTable, nowMs: number): void {
+function assertTopupAllowed(esim: Esim, nowMs: number): void {
   const expired = esim.expired_time !== null && esim.expired_time <= nowMs;
   if (!TOPUP_ALLOWED.has(esim.esim_status) || expired || (esim.activate_time === null && esim.download_deadline <= nowMs)) {
     throw new DomainError('invalid_state', `This operation (top-up) is not allowed: the eSIM is ${expired ? 'expired' : esim.esim_status}`);

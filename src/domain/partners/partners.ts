@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { ApiKeyTable, DB, PartnerTable } from '../../store/schema.ts';
+import type { ApiKeyTable, DB, Partner } from '../../store/schema.ts';
 import { DomainError } from '../errors.ts';
 import { newId, randomHex } from '../../lib/ids.ts';
 import { SecretBox, sha256Hex } from '../../lib/secrets.ts';
 import { ensureWallet, postTransfer } from '../ledger/ledger.ts';
 
-export type Environment = PartnerTable['environment'];
+export type Environment = Partner['environment'];
 
 export const DEFAULT_PRICE_TIERS = [
   { id: 'standard', name: 'Standard', price_factor_bps: 10_000, min_monthly_volume: 0 },
@@ -41,7 +41,7 @@ export class Partners {
     private readonly keyRollGraceMs: number,
   ) {}
 
-  async create(input: CreatePartnerInput, nowMs: number): Promise<{ partner: PartnerTable; key: IssuedKey }> {
+  async create(input: CreatePartnerInput, nowMs: number): Promise<{ partner: Partner; key: IssuedKey }> {
     const name = input.name?.trim();
     if (!name || name.length > 200) throw new DomainError('invalid_argument', 'name must be 1..200 characters');
     const environment = input.environment ?? 'sandbox';
@@ -55,7 +55,7 @@ export class Partners {
     return this.db.transaction().execute(async (trx) => {
       const tier = await trx.selectFrom('price_tiers').select('id').where('id', '=', tierId).executeTakeFirst();
       if (!tier) throw new DomainError('invalid_argument', `price tier ${tierId} does not exist`);
-      const partner: PartnerTable = {
+      const partner: Partner = {
         id: newId('ptn', nowMs),
         name,
         environment,
@@ -70,6 +70,7 @@ export class Partners {
         webhook_secret_enc: null,
         created_at: nowMs,
         updated_at: nowMs,
+        traffic_mode: 0,
       };
       await trx.insertInto('partners').values(partner).execute();
       await ensureWallet(trx, partner.id, currency, nowMs);
@@ -83,13 +84,13 @@ export class Partners {
     });
   }
 
-  async get(partnerId: string): Promise<PartnerTable> {
+  async get(partnerId: string): Promise<Partner> {
     const partner = await this.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirst();
     if (!partner) throw new DomainError('not_found', `partner ${partnerId} does not exist`);
     return partner;
   }
 
-  async list(): Promise<PartnerTable[]> {
+  async list(): Promise<Partner[]> {
     return this.db.selectFrom('partners').selectAll().orderBy('created_at').execute();
   }
 
@@ -103,9 +104,9 @@ export class Partners {
     });
   }
 
-  async update(partnerId: string, changes: Partial<Pick<PartnerTable, 'status' | 'rate_limit_per_second' | 'price_tier_id' | 'name'>> & { ipBlocklist?: string[] }, nowMs: number) {
+  async update(partnerId: string, changes: Partial<Pick<Partner, 'status' | 'rate_limit_per_second' | 'price_tier_id' | 'name'>> & { ipBlocklist?: string[] }, nowMs: number) {
     const { ipBlocklist, ...rest } = changes;
-    const set: Partial<PartnerTable> = { ...rest, updated_at: nowMs };
+    const set: Partial<Partner> = { ...rest, updated_at: nowMs };
     if (ipBlocklist) set.ip_blocklist = JSON.stringify(ipBlocklist);
     const result = await this.db.updateTable('partners').set(set).where('id', '=', partnerId).executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new DomainError('not_found', `partner ${partnerId} does not exist`);
@@ -156,7 +157,7 @@ export class Partners {
   }
 
   /** Finds a key by its AccessCode (by hash) and returns it with its decrypted SecretKey, or null. */
-  async findByAccessCode(accessCode: string, nowMs: number): Promise<{ key: ApiKeyTable; partner: PartnerTable; secretKey: string } | null> {
+  async findByAccessCode(accessCode: string, nowMs: number): Promise<{ key: ApiKeyTable; partner: Partner; secretKey: string } | null> {
     const key = await this.db.selectFrom('api_keys').selectAll().where('access_code_hash', '=', sha256Hex(accessCode)).executeTakeFirst();
     if (!key || key.status !== 'active' || (key.expires_at !== null && key.expires_at <= nowMs)) return null;
     const partner = await this.db.selectFrom('partners').selectAll().where('id', '=', key.partner_id).executeTakeFirst();

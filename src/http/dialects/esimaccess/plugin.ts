@@ -7,6 +7,8 @@ import { parseBody, type Body } from './params.ts';
 import { timestampToMs, verifyEsimAccessSignature } from './signature.ts';
 import { readRoutes } from './routes/read.ts';
 import { esimRoutes } from './routes/esims.ts';
+import { usageRoutes } from './routes/usage.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export interface EsimAccessRequest {
   auth: ResolvedKey;
@@ -45,7 +47,7 @@ export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: App
     reply.code(404).send(fail('000103', `No such endpoint: ${request.method} ${request.url.split('?')[0]}`));
   });
 
-  const tables = options.routes ?? [readRoutes(ctx), esimRoutes(ctx)];
+  const tables = options.routes ?? [readRoutes(ctx), esimRoutes(ctx), usageRoutes(ctx), webhookRoutes(ctx)];
   for (const table of tables) {
     for (const [path, handler] of Object.entries(table)) {
       app.route({

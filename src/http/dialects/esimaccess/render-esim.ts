@@ -1,18 +1,18 @@
 import type { CatalogService } from '../../../domain/catalog/service.ts';
 import type { EsimWithBundles } from '../../../domain/esims/esims.ts';
-import type { EsimTable } from '../../../store/schema.ts';
+import type { Esim } from '../../../store/schema.ts';
 import { formatEsimAccessTime } from '../../../lib/time.ts';
 
-export function qrCodeUrl(publicBaseUrl: string, esim: Pick<EsimTable, 'qr_token'>): string {
+export function qrCodeUrl(publicBaseUrl: string, esim: Pick<Esim, 'qr_token'>): string {
   return `${publicBaseUrl}/qr/${esim.qr_token}.png`;
 }
 
-export function shortUrl(publicBaseUrl: string, esim: Pick<EsimTable, 'short_code'>): string {
+export function shortUrl(publicBaseUrl: string, esim: Pick<Esim, 'short_code'>): string {
   return `${publicBaseUrl}/i/${esim.short_code}`;
 }
 
 /** Before activation the eSIM's clock is its download deadline; after it, the end of validity. */
-export function effectiveExpiry(esim: Pick<EsimTable, 'expired_time' | 'download_deadline'>): number {
+export function effectiveExpiry(esim: Pick<Esim, 'expired_time' | 'download_deadline'>): number {
   return esim.expired_time ?? esim.download_deadline;
 }
 

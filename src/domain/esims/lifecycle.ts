@@ -1,0 +1,358 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Bundle, DB, Esim, EsimStatus, SmdpStatus } from '../../store/schema.ts';
+import { DomainError } from '../errors.ts';
+import { emitEvent } from '../events/outbox.ts';
+import { makeEid, eidOk } from './identifiers.ts';
+import { DAY_MS } from '../../lib/time.ts';
+
+/**
+ * The eSIM state machine. Two dimensions, as eSIM Access has them: smdpStatus (what the SM-DP+ and the
+ * device did with the profile) and esimStatus (the commercial life of the plan). Every transition runs in
+ * one transaction with the events it causes; a refused transition changes nothing.
+ *
+ *   smdp:  RELEASED → DOWNLOAD → INSTALLATION → ENABLED ⇄ DISABLED;  any installed state → DELETED
+ *   esim:  GOT_RESOURCE → IN_USE → USED_UP;  → UNUSED_EXPIRED (download deadline, never activated);
+ *          IN_USE/USED_UP → USED_EXPIRED (end of validity);  CANCEL, SUSPENDED, REVOKE by partner actions
+ *
+ * activeType 1 starts validity at installation, activeType 2 at the first network attach (enable or
+ * first data use).
+ */
+export type DeviceEvent =
+  | { kind: 'download'; eid?: string }
+  | { kind: 'install'; eid?: string }
+  | { kind: 'enable' }
+  | { kind: 'disable' }
+  | { kind: 'delete' };
+
+const ENDED: EsimStatus[] = ['CANCEL', 'REVOKE', 'UNUSED_EXPIRED', 'USED_EXPIRED'];
+
+type Trx = Transaction<DB>;
+
+interface Loaded {
+  esim: Esim;
+  bundles: Bundle[];
+  orderNo: string;
+}
+
+async function load(trx: Trx, esimId: string): Promise<Loaded> {
+  const esim = await trx.selectFrom('esims').selectAll().where('id', '=', esimId).executeTakeFirst();
+  if (!esim) throw new DomainError('esim_not_found', `eSIM ${esimId} does not exist`);
+  const bundles = await trx.selectFrom('bundles').selectAll().where('esim_id', '=', esimId).orderBy('seq').execute();
+  const order = await trx.selectFrom('orders').select('order_no').where('id', '=', esim.order_id).executeTakeFirst();
+  return { esim, bundles, orderNo: order?.order_no ?? '' };
+}
+
+function refuse(esim: Esim, what: string): never {
+  throw new DomainError('invalid_state', `This operation (${what}) is not allowed while the eSIM is ${esim.esim_status}/${esim.smdp_status}`);
+}
+
+async function setEsim(trx: Trx, loaded: Loaded, changes: Partial<Esim>, nowMs: number): Promise<void> {
+  Object.assign(loaded.esim, changes);
+  await trx.updateTable('esims').set({ ...changes, updated_at: nowMs }).where('id', '=', loaded.esim.id).execute();
+}
+
+async function setBundle(trx: Trx, bundle: Bundle, changes: Partial<Bundle>, nowMs: number): Promise<void> {
+  Object.assign(bundle, changes);
+  await trx.updateTable('bundles').set({ ...changes, updated_at: nowMs }).where('id', '=', bundle.id).execute();
+}
+
+function commonPayload(loaded: Loaded) {
+  const { esim } = loaded;
+  return { esimId: esim.id, orderNo: loaded.orderNo, esimTranNo: esim.esim_tran_no, transactionId: esim.transaction_id, iccid: esim.iccid };
+}
+
+async function emitSmdp(trx: Trx, loaded: Loaded, atMs: number, nowMs: number): Promise<void> {
+  await emitEvent(
+    trx,
+    { partnerId: loaded.esim.partner_id, type: 'esim.smdp', subject: loaded.esim.id, payload: { ...commonPayload(loaded), eid: loaded.esim.eid ?? '', esimStatus: loaded.esim.esim_status, smdpStatus: loaded.esim.smdp_status } },
+    nowMs,
+    atMs,
+  );
+}
+
+async function emitStatus(trx: Trx, loaded: Loaded, atMs: number, nowMs: number): Promise<void> {
+  await emitEvent(
+    trx,
+    { partnerId: loaded.esim.partner_id, type: 'esim.status', subject: loaded.esim.id, payload: { ...commonPayload(loaded), esimStatus: loaded.esim.esim_status, smdpStatus: loaded.esim.smdp_status } },
+    nowMs,
+    atMs,
+  );
+}
+
+/** Starts validity: the plan's clock runs from here; the first bundle becomes active. */
+async function activate(trx: Trx, loaded: Loaded, atMs: number, nowMs: number): Promise<void> {
+  if (loaded.esim.activate_time !== null) return;
+  await setEsim(trx, loaded, { activate_time: atMs, expired_time: atMs + loaded.esim.total_duration * DAY_MS, esim_status: 'IN_USE' }, nowMs);
+  const first = loaded.bundles.find((b) => b.state === 'queued');
+  if (first) await setBundle(trx, first, { state: 'active', activated_at: atMs, expires_at: loaded.esim.expired_time }, nowMs);
+  await emitStatus(trx, loaded, atMs, nowMs);
+}
+
+function assertUsable(esim: Esim, what: string, atMs: number): void {
+  if (ENDED.includes(esim.esim_status)) refuse(esim, what);
+  if (esim.expired_time !== null && esim.expired_time <= atMs) refuse(esim, `${what} after expiry`);
+}
+
+/** A device or SM-DP+ event on one eSIM (the simulated network in sandbox; feeds from suppliers in live). */
+export async function applyDeviceEvent(db: Kysely<DB>, esimId: string, event: DeviceEvent, atMs: number): Promise<Esim> {
+  return db.transaction().execute(async (trx) => {
+    const nowMs = atMs;
+    const loaded = await load(trx, esimId);
+    const { esim } = loaded;
+    const smdp = (status: SmdpStatus) => setEsim(trx, loaded, { smdp_status: status }, nowMs);
+    switch (event.kind) {
+      case 'download':
+      case 'install': {
+        assertUsable(esim, event.kind, atMs);
+        if (esim.esim_status === 'SUSPENDED') refuse(esim, event.kind);
+        if (event.eid !== undefined && !eidOk(event.eid)) throw new DomainError('invalid_argument', 'eid must be 32 digits with valid check digits (mod 97 = 1)');
+        if (esim.smdp_status === 'RELEASED') {
+          await setEsim(trx, loaded, { smdp_status: 'DOWNLOAD', eid: event.eid ?? esim.eid ?? makeEid() }, nowMs);
+          await emitSmdp(trx, loaded, atMs, nowMs);
+        } else if (event.kind === 'download' || esim.smdp_status !== 'DOWNLOAD') {
+          refuse(esim, event.kind);
+        }
+        if (event.kind === 'install') {
+          await smdp('INSTALLATION');
+          await emitSmdp(trx, loaded, atMs, nowMs);
+          if (esim.active_type === 1) await activate(trx, loaded, atMs, nowMs);
+        }
+        break;
+      }
+      case 'enable': {
+        if (esim.smdp_status !== 'INSTALLATION' && esim.smdp_status !== 'DISABLED') refuse(esim, 'enable');
+        assertUsable(esim, 'enable', atMs);
+        await smdp('ENABLED');
+        await emitSmdp(trx, loaded, atMs, nowMs);
+        // The device attaches to the network as soon as the profile is enabled.
+        if (esim.esim_status === 'GOT_RESOURCE') await activate(trx, loaded, atMs, nowMs);
+        break;
+      }
+      case 'disable': {
+        if (esim.smdp_status !== 'ENABLED') refuse(esim, 'disable');
+        await smdp('DISABLED');
+        await emitSmdp(trx, loaded, atMs, nowMs);
+        break;
+      }
+      case 'delete': {
+        if (!['DOWNLOAD', 'INSTALLATION', 'ENABLED', 'DISABLED'].includes(esim.smdp_status)) refuse(esim, 'delete');
+        await smdp('DELETED');
+        await emitSmdp(trx, loaded, atMs, nowMs);
+        break;
+      }
+    }
+    return loaded.esim;
+  });
+}
+
+export interface UsageOutcome {
+  /** Bytes the network let through (a cut-off daily plan or a used-up eSIM grants less than asked). */
+  grantedBytes: number;
+  esim: Esim;
+}
+
+const THRESHOLDS = [50, 80, 90] as const;
+
+/**
+ * Consumes data on an eSIM inside the caller's transaction. `enforce` (the simulated network) grants only
+ * what the plan allows; usage records from a live supplier are facts and are counted whole.
+ */
+export async function consumeData(trx: Trx, esimId: string, bytes: number, atMs: number, enforce: boolean): Promise<UsageOutcome> {
+  const nowMs = atMs;
+  const loaded = await load(trx, esimId);
+  const { esim } = loaded;
+  if (enforce) {
+    if (esim.smdp_status !== 'ENABLED') refuse(esim, 'data use (the profile is not enabled)');
+    if (esim.esim_status === 'SUSPENDED') refuse(esim, 'data use while suspended');
+    assertUsable(esim, 'data use', atMs);
+  }
+  if (esim.esim_status === 'GOT_RESOURCE') await activate(trx, loaded, atMs, nowMs);
+
+  let remaining = bytes;
+  let granted = 0;
+  let throttled = false;
+  for (const bundle of loaded.bundles) {
+    if (remaining <= 0) break;
+    if (bundle.state !== 'active' && bundle.state !== 'queued') continue;
+    if (bundle.state === 'queued') await setBundle(trx, bundle, { state: 'active', activated_at: atMs, expires_at: esim.expired_time }, nowMs);
+    if (bundle.data_type === 2 || bundle.data_type === 3) {
+      // Daily limit: the allowance resets every 24 h counted from the bundle's activation.
+      const dayIndex = Math.floor((atMs - Number(bundle.activated_at ?? atMs)) / DAY_MS);
+      const dayUsed = dayIndex === bundle.day_index ? Number(bundle.day_used_bytes) : 0;
+      const allowance = Number(bundle.volume);
+      const take = bundle.data_type === 3 && enforce ? Math.max(0, Math.min(remaining, allowance - dayUsed)) : remaining;
+      throttled = dayUsed + take >= allowance;
+      await setBundle(trx, bundle, { day_index: dayIndex, day_used_bytes: dayUsed + take, used_bytes: Number(bundle.used_bytes) + take }, nowMs);
+      granted += take;
+      remaining = enforce ? 0 : remaining - take;
+      break;
+    }
+    if (bundle.data_type === 4) {
+      await setBundle(trx, bundle, { used_bytes: Number(bundle.used_bytes) + remaining }, nowMs);
+      granted += remaining;
+      remaining = 0;
+      break;
+    }
+    const left = Number(bundle.volume) - Number(bundle.used_bytes);
+    const take = Math.min(left, remaining);
+    const depleted = take >= left;
+    await setBundle(trx, bundle, { used_bytes: Number(bundle.used_bytes) + take, state: depleted ? 'depleted' : 'active' }, nowMs);
+    granted += take;
+    remaining -= take;
+  }
+  if (!enforce && remaining > 0) granted += remaining; // usage beyond the plan, reported by the supplier
+
+  const orderUsage = Number(esim.order_usage) + granted;
+  const changes: Partial<Esim> = { order_usage: orderUsage, last_usage_at: atMs, throttled: throttled ? 1 : 0 };
+  const dataLeft = loaded.bundles.some((b) => (b.state === 'active' || b.state === 'queued') && (b.data_type !== 1 || Number(b.used_bytes) < Number(b.volume)));
+  await setEsim(trx, loaded, changes, nowMs);
+  if (!dataLeft && esim.esim_status === 'IN_USE') {
+    await setEsim(trx, loaded, { esim_status: 'USED_UP' }, nowMs);
+    await emitStatus(trx, loaded, atMs, nowMs);
+  }
+  await announceThresholds(trx, loaded, atMs, nowMs);
+  return { grantedBytes: granted, esim: loaded.esim };
+}
+
+/** DATA_USAGE at 50, 80 and 90 % used, once each, for plans with a total volume. */
+async function announceThresholds(trx: Trx, loaded: Loaded, atMs: number, nowMs: number): Promise<void> {
+  const { esim } = loaded;
+  if (esim.data_type !== 1 || Number(esim.total_volume) <= 0) return;
+  const usedPercent = (Number(esim.order_usage) * 100) / Number(esim.total_volume);
+  for (const level of THRESHOLDS) {
+    if (level <= esim.usage_alert_level || usedPercent < level) continue;
+    await setEsim(trx, loaded, { usage_alert_level: level }, nowMs);
+    const totalVolume = Number(esim.total_volume);
+    await emitEvent(
+      trx,
+      {
+        partnerId: esim.partner_id,
+        type: 'esim.data_usage',
+        subject: esim.id,
+        payload: {
+          ...commonPayload(loaded),
+          totalVolume,
+          orderUsage: Number(esim.order_usage),
+          remain: Math.max(0, totalVolume - Number(esim.order_usage)),
+          lastUpdateTimeMs: atMs,
+          remainThreshold: Number(((100 - level) / 100).toFixed(1)),
+        },
+      },
+      nowMs,
+      atMs,
+    );
+  }
+}
+
+/** The highest threshold still crossed after the volume changed (a top-up re-arms the alerts). */
+export function alertLevelFor(orderUsage: number, totalVolume: number, current: number): number {
+  if (totalVolume <= 0) return current;
+  const usedPercent = (orderUsage * 100) / totalVolume;
+  let level = 0;
+  for (const t of THRESHOLDS) if (usedPercent >= t) level = t;
+  return Math.min(level, current);
+}
+
+export interface DueWork {
+  esimId: string;
+  kind: 'download_deadline' | 'validity_warning' | 'validity_end';
+  dueMs: number;
+}
+
+/**
+ * Everything due by each partner's own clock (sandbox clocks may run ahead), oldest first. `partnerId`
+ * limits the scan to one partner (after its clock was moved).
+ */
+export async function findDue(db: Kysely<DB>, realNowMs: number, limit: number, partnerId?: string): Promise<DueWork[]> {
+  const clock = sql<number>`${realNowMs} + partners.clock_offset_ms`;
+  const scope = <T extends { where: any }>(q: T): T => (partnerId ? (q as any).where('esims.partner_id', '=', partnerId) : q);
+  const deadline = await scope(
+    db
+      .selectFrom('esims')
+      .innerJoin('partners', 'partners.id', 'esims.partner_id')
+      .select(['esims.id as esimId', 'esims.download_deadline as dueMs'])
+      .where('esims.esim_status', '=', 'GOT_RESOURCE')
+      .where('esims.activate_time', 'is', null)
+      .where('esims.download_deadline', '<=', clock),
+  )
+    .limit(limit)
+    .execute();
+  const warning = await scope(
+    db
+      .selectFrom('esims')
+      .innerJoin('partners', 'partners.id', 'esims.partner_id')
+      .select(['esims.id as esimId', sql<number>`esims.expired_time - ${DAY_MS}`.as('dueMs')])
+      .where('esims.esim_status', 'in', ['IN_USE', 'USED_UP'])
+      .where('esims.validity_alert_sent', '=', 0)
+      .where(sql<number>`esims.expired_time - ${DAY_MS}`, '<=', clock),
+  )
+    .limit(limit)
+    .execute();
+  const end = await scope(
+    db
+      .selectFrom('esims')
+      .innerJoin('partners', 'partners.id', 'esims.partner_id')
+      .select(['esims.id as esimId', 'esims.expired_time as dueMs'])
+      .where('esims.esim_status', 'in', ['IN_USE', 'USED_UP', 'SUSPENDED'])
+      .where('esims.expired_time', '<=', clock),
+  )
+    .limit(limit)
+    .execute();
+  const work: DueWork[] = [
+    ...deadline.map((r: any) => ({ esimId: r.esimId, kind: 'download_deadline' as const, dueMs: Number(r.dueMs) })),
+    ...warning.map((r: any) => ({ esimId: r.esimId, kind: 'validity_warning' as const, dueMs: Number(r.dueMs) })),
+    ...end.map((r: any) => ({ esimId: r.esimId, kind: 'validity_end' as const, dueMs: Number(r.dueMs) })),
+  ];
+  return work.sort((a, b) => a.dueMs - b.dueMs || (a.kind === 'validity_warning' ? -1 : 1));
+}
+
+/** Applies one piece of due work; re-checks the state inside the transaction, so running it twice is harmless. */
+export async function applyDue(db: Kysely<DB>, work: DueWork): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const loaded = await load(trx, work.esimId);
+    const { esim } = loaded;
+    const at = work.dueMs;
+    if (work.kind === 'download_deadline') {
+      if (esim.esim_status !== 'GOT_RESOURCE' || esim.activate_time !== null) return false;
+      await setEsim(trx, loaded, { esim_status: 'UNUSED_EXPIRED' }, at);
+      for (const b of loaded.bundles) if (b.state === 'queued' || b.state === 'active') await setBundle(trx, b, { state: 'lapsed' }, at);
+      await emitStatus(trx, loaded, at, at);
+      return true;
+    }
+    if (work.kind === 'validity_warning') {
+      if (esim.validity_alert_sent === 1 || esim.expired_time === null || !['IN_USE', 'USED_UP'].includes(esim.esim_status)) return false;
+      await setEsim(trx, loaded, { validity_alert_sent: 1 }, at);
+      await emitEvent(
+        trx,
+        {
+          partnerId: esim.partner_id,
+          type: 'esim.validity',
+          subject: esim.id,
+          payload: { ...commonPayload(loaded), durationUnit: esim.duration_unit, totalDuration: esim.total_duration, expiredTimeMs: esim.expired_time, remain: 1 },
+        },
+        at,
+        at,
+      );
+      return true;
+    }
+    if (esim.expired_time === null || !['IN_USE', 'USED_UP', 'SUSPENDED'].includes(esim.esim_status)) return false;
+    await setEsim(trx, loaded, { esim_status: 'USED_EXPIRED' }, at);
+    for (const b of loaded.bundles) if (b.state === 'queued' || b.state === 'active' || b.state === 'depleted') await setBundle(trx, b, { state: 'expired' }, at);
+    await emitStatus(trx, loaded, at, at);
+    return true;
+  });
+}
+
+/** Runs everything due now; returns how many transitions happened. */
+export async function runDue(db: Kysely<DB>, realNowMs: number, partnerId?: string): Promise<number> {
+  let applied = 0;
+  for (let round = 0; round < 100; round++) {
+    const due = await findDue(db, realNowMs, 500, partnerId);
+    if (!due.length) break;
+    let progressed = 0;
+    for (const work of due) if (await applyDue(db, work)) progressed++;
+    applied += progressed;
+    if (progressed === 0) break;
+  }
+  return applied;
+}
