@@ -5,6 +5,11 @@ import { esimAccessPlugin } from './dialects/esimaccess/plugin.ts';
 import { installPlugin } from './install/plugin.ts';
 import { sandboxPlugin } from './sandbox/plugin.ts';
 import { internalPlugin } from './internal/plugin.ts';
+import { registerOpenApi } from './openapi.ts';
+import { opsPlugin } from './ops/plugin.ts';
+import { nativeApiPlugin } from './v1/plugin.ts';
+import { esimGoPlugin } from './dialects/esimgo/plugin.ts';
+import { dataplansPlugin } from './dialects/dataplans/plugin.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 // Request ids: a per-process random prefix plus a counter, unique without a random draw per request.
@@ -30,9 +35,14 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     done();
   });
 
+  await registerOpenApi(app, ctx);
   app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(opsPlugin, { ctx });
 
   await app.register(esimAccessPlugin, { prefix: '/api/v1/open', ctx });
+  await app.register(nativeApiPlugin, { prefix: '/v1', ctx });
+  await app.register(esimGoPlugin, { ctx });
+  await app.register(dataplansPlugin, { ctx });
   await app.register(installPlugin, { ctx });
   await app.register(sandboxPlugin, { prefix: '/sandbox', ctx });
   await app.register(internalPlugin, { prefix: '/internal', ctx });

@@ -1,4 +1,8 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { EsimGoTables } from './tables/esimgo.ts';
+import type { DataplansTables } from './tables/dataplans.ts';
+import type { NativeApiTables } from './tables/native_api.ts';
+import type { OperationsTables } from './tables/operations.ts';
 
 /**
  * Row types of every table. Times are integer milliseconds since the Unix epoch (UTC);
@@ -399,7 +403,8 @@ export interface WebhookAttemptTable {
   response_excerpt: string | null;
 }
 
-export interface DB {
+/** Every table: the core ones below, plus each dialect's and feature's own (see ./tables/). */
+export interface DB extends EsimGoTables, DataplansTables, NativeApiTables, OperationsTables {
   partners: PartnerTable;
   api_keys: ApiKeyTable;
   price_tiers: PriceTierTable;

@@ -4,6 +4,10 @@ import { foundation } from './001_foundation.ts';
 import { orders } from './002_orders.ts';
 import { webhooks } from './003_webhooks.ts';
 import { lifecycle } from './004_lifecycle.ts';
+import { esimgo } from './005_esimgo.ts';
+import { dataplans } from './006_dataplans.ts';
+import { nativeApi } from './007_native_api.ts';
+import { operations } from './008_operations.ts';
 
 /** One ordered list for both stores; names sort in apply order and are never renamed. */
 export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]> = [
@@ -11,4 +15,8 @@ export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]
   ['002_orders', orders],
   ['003_webhooks', webhooks],
   ['004_lifecycle', lifecycle],
+  ['005_esimgo', esimgo],
+  ['006_dataplans', dataplans],
+  ['007_native_api', nativeApi],
+  ['008_operations', operations],
 ];
