@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // ESIMHUB_TEST_STORE=postgres runs the same files on PostgreSQL, each file in its own schemas.
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
     // Two cores: more workers only contend for the CPU.

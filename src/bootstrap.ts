@@ -5,7 +5,7 @@ import { connectStore } from './store/connect.ts';
 import { loadMasterKey, SecretBox } from './lib/secrets.ts';
 import { ensurePriceTiers, Partners } from './domain/partners/partners.ts';
 import { KeyResolver } from './http/key-resolver.ts';
-import { RateLimiter } from './http/rate-limit.ts';
+import { makeRateLimiter } from './http/rate-limit.ts';
 import { DbNonceStore, MemoryNonceStore } from './http/nonces.ts';
 import { CatalogService } from './domain/catalog/service.ts';
 import { ensureSandboxCatalog } from './domain/catalog/seed.ts';
@@ -20,6 +20,8 @@ import { Scheduler } from './workers/scheduler.ts';
 import { Dispatcher } from './workers/dispatch.ts';
 import { WebhookEndpoints } from './domain/notifications/webhooks.ts';
 import { renderEsimAccessWebhook } from './http/dialects/esimaccess/webhook-payload.ts';
+import { makeEsimGoCallbacks } from './http/dialects/esimgo/callbacks.ts';
+import { Pricing } from './domain/pricing/pricing.ts';
 
 export function makeLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'esimhub' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -27,7 +29,7 @@ export function makeLogger(config: Pick<Config, 'logLevel'>): Logger {
 
 /** Opens the store (migrating it), seeds what a first start needs, and wires the services. */
 export async function createContext(config: Config, log: Logger = makeLogger(config)): Promise<AppContext> {
-  const store = await connectStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await connectStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(config.databaseSchema ? { schema: config.databaseSchema } : {}) });
   const { key } = loadMasterKey(config.masterKey, config.dataDir);
   const secrets = new SecretBox(key);
   const partners = new Partners(store.db, secrets, config.keyRollGraceMs);
@@ -37,6 +39,9 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
   if (seeded.packages > 0) log.info(seeded, 'generated the sandbox catalog');
   const catalog = new CatalogService(store.db);
   await catalog.load();
+  // Every dialect's orders and top-ups are priced here: monthly tier and the partner's currency.
+  const pricing = new Pricing(store.db);
+  catalog.priceFor = (partner, nowMs) => pricing.priceFunction(partner, nowMs);
   const pool = new ProfilePool(store.dialect);
   const supply = new SupplyRouter(new SimulatedSmdp(config.sandboxSmdpHost), { pool }, pool);
   const ordering = new Ordering(store.db, store.dialect, catalog, supply, config.sandboxAllocationDelayMs);
@@ -62,13 +67,15 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
     },
   });
   ordering.onWorkQueued = () => worker.wake();
+  const esimGoCallbacks = makeEsimGoCallbacks(store.db, partners, catalog);
   // Renderers by dialect: partners' webhooks are rendered at delivery time in their dialect.
   const dispatcher = new Dispatcher({
     db: store.db,
     dialect: store.dialect,
     log,
     box: secrets,
-    renderers: { esimaccess: renderEsimAccessWebhook },
+    renderers: { esimaccess: renderEsimAccessWebhook, esimgo: esimGoCallbacks.renderer },
+    dialectOf: esimGoCallbacks.dialectOf,
     timeoutMs: config.webhookTimeoutMs,
     retryScheduleMs: config.webhookRetryScheduleMs,
     retryWindowMs: config.webhookRetryWindowMs,
@@ -87,8 +94,9 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
     secrets,
     partners,
     catalog,
+    pricing,
     keys: new KeyResolver(partners),
-    rateLimiter: new RateLimiter(),
+    rateLimiter: await makeRateLimiter({ redisUrl: config.redisUrl, databaseSchema: config.databaseSchema, db: store.db, dialect: store.dialect }),
     nonces: store.dialect === 'sqlite' ? new MemoryNonceStore(config.signatureWindowMs) : new DbNonceStore(store.db, config.signatureWindowMs),
     supply,
     ordering,

@@ -7,6 +7,10 @@ export interface Config {
   dataDir: string;
   /** Empty means the embedded SQLite file `<dataDir>/esimhub.sqlite`. */
   databaseUrl: string;
+  /** PostgreSQL: the schema to run in (created if missing); empty means the connection's default. */
+  databaseSchema: string;
+  /** Redis for shared rate limits across API processes; empty means the store (PostgreSQL) or memory (SQLite). */
+  redisUrl: string;
   publicBaseUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** 32-byte key (hex or base64) that encrypts API secrets at rest; empty means the key file in dataDir. */
@@ -21,6 +25,10 @@ export interface Config {
   sandboxAllocationDelayMs: number;
   /** Host name written into simulated activation codes. */
   sandboxSmdpHost: string;
+  /** Host names whose /api/v1 requests reach the sandbox (as the /sandbox/api/v1 prefix does). */
+  sandboxHosts: string[];
+  /** How long a synchronous purchase (dataplans POST /purchases) waits for its eSIM before failing and refunding. */
+  purchaseTimeoutMs: number;
   /** Create the demo sandbox partner on first start. */
   seedDemo: boolean;
   /** Bearer token for the operator's internal API (/internal); empty disables it. */
@@ -95,6 +103,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     problems.push(`DATABASE_URL must start with postgres:// or sqlite: (got ${JSON.stringify(databaseUrl)})`);
   }
 
+  const databaseSchema = env.DATABASE_SCHEMA ?? '';
+  if (databaseSchema && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(databaseSchema)) {
+    problems.push(`DATABASE_SCHEMA=${JSON.stringify(databaseSchema)} must be a plain identifier (letters, digits, _)`);
+  }
+  const redisUrl = env.REDIS_URL ?? '';
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss:// (got ${JSON.stringify(redisUrl)})`);
+
   let publicBaseUrl = env.PUBLIC_BASE_URL ?? '';
   if (publicBaseUrl) {
     try {
@@ -128,6 +143,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     host,
     dataDir,
     databaseUrl,
+    databaseSchema,
+    redisUrl,
     publicBaseUrl,
     logLevel,
     masterKey,
@@ -136,6 +153,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     keyRollGraceMs: int('KEY_ROLL_GRACE_HOURS', 24, 0, 24 * 90) * 3600_000,
     sandboxAllocationDelayMs: int('SANDBOX_ALLOCATION_DELAY_MS', 2000, 0, 600000),
     sandboxSmdpHost: env.SANDBOX_SMDP_HOST || 'smdp.sandbox.esimhub.dev',
+    sandboxHosts: (env.SANDBOX_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    purchaseTimeoutMs: int('PURCHASE_TIMEOUT_MS', 15_000, 100, 300_000),
     seedDemo: bool('SEED_DEMO', true),
     adminToken: env.ADMIN_TOKEN ?? '',
     role: (['all', 'api', 'worker'].includes(roleRaw) ? roleRaw : 'all') as Config['role'],

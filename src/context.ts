@@ -14,6 +14,7 @@ import type { JobWorker } from './workers/runner.ts';
 import type { Scheduler } from './workers/scheduler.ts';
 import type { Dispatcher } from './workers/dispatch.ts';
 import type { WebhookEndpoints } from './domain/notifications/webhooks.ts';
+import type { Pricing } from './domain/pricing/pricing.ts';
 
 /** The services one process runs with; built once by bootstrap and handed to dialects and workers. */
 export interface AppContext {
@@ -23,6 +24,8 @@ export interface AppContext {
   secrets: SecretBox;
   partners: Partners;
   catalog: CatalogService;
+  /** Partner prices: monthly tiers, exchange rates and per-currency price lists. */
+  pricing: Pricing;
   keys: KeyResolver;
   rateLimiter: RateLimiter;
   nonces: NonceStore;

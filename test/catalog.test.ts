@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStore, type Store } from '../src/store/connect.ts';
+import { openTestStore } from './helpers/store.ts';
 import type { PackageTable } from '../src/store/schema.ts';
 import { generateSandboxCatalog, type SandboxCatalog } from '../src/domain/catalog/generate.ts';
 import { ensureSandboxCatalog } from '../src/domain/catalog/seed.ts';
@@ -24,7 +25,8 @@ const stores: Store[] = [];
 async function newStore(): Promise<Store> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-catalog-'));
   tempDirs.push(dir);
-  const store = await connectStore({ databaseUrl: `sqlite:${dir}/x.sqlite`, dataDir: dir });
+  // The suite's store: SQLite, or a fresh PostgreSQL schema under ESIMHUB_TEST_STORE=postgres.
+  const store = await openTestStore(dir);
   stores.push(store);
   return store;
 }

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openTestStore } from './helpers/store.ts';
 import { killHard, post, runCli, spawnServer, type ServerProcess } from './helpers/process.ts';
-import { connectStore } from '../src/store/connect.ts';
 import { walletBalance, walletBalanceFromTransfers } from '../src/domain/ledger/ledger.ts';
 
 describe('crash safety', () => {
@@ -33,7 +33,7 @@ describe('crash safety', () => {
     expect(accepted.length).toBe(12);
     // Let allocation start (the sandbox delay is 300 ms): as soon as a worker has claimed the allocation
     // jobs, kill it while it is making profiles.
-    const store0 = await connectStore({ databaseUrl: '', dataDir });
+    const store0 = await openTestStore(dataDir);
     const deadline = Date.now() + 10_000;
     for (;;) {
       const claimed = await store0.db.selectFrom('jobs').select('id').where('locked_by', 'is not', null).where('status', '=', 'queued').execute();
@@ -48,7 +48,7 @@ describe('crash safety', () => {
 
     // On the embedded store the restarted process takes back the dead process's claims at once.
     server = await spawnServer({ ...env, SANDBOX_ALLOCATION_DELAY_MS: '0' });
-    const store = await connectStore({ databaseUrl: '', dataDir });
+    const store = await openTestStore(dataDir);
     try {
       const until = Date.now() + 30_000;
       for (;;) {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStore, type Store } from '../src/store/connect.ts';
+import { openTestStore, storeEnv } from './helpers/store.ts';
 import type { DB, PackageTable } from '../src/store/schema.ts';
 import { ensureSandboxCatalog } from '../src/domain/catalog/seed.ts';
 import { DomainError } from '../src/domain/errors.ts';
@@ -365,7 +366,7 @@ describe.skipIf(!cliWired)('esimhub profiles CLI', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-pools-cli-'));
     // The same store the CLI opens for DATA_DIR (esimhub.sqlite), created here to learn a package code.
-    const store = await connectStore({ databaseUrl: '', dataDir: dir });
+    const store = await openTestStore(dir);
     await ensureSandboxCatalog(store, Date.now());
     packageCode = (await basePackage(store.db)).package_code;
     await store.close();
@@ -376,7 +377,7 @@ describe.skipIf(!cliWired)('esimhub profiles CLI', () => {
   });
 
   const cli = (...args: string[]) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'warn', ...storeEnv(dir) };
     delete env.MASTER_KEY;
     return spawnSync(process.execPath, [path.join(ROOT, 'bin/esimhub.js'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
   };

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
 import { orderOne } from './helpers/orders.ts';
+import { openTestStore } from './helpers/store.ts';
 import { killHard, post, runCli, spawnServer, type ServerProcess } from './helpers/process.ts';
 import { connectStore, type Store } from '../src/store/connect.ts';
 import { emitEvent } from '../src/domain/events/outbox.ts';
@@ -559,7 +560,7 @@ describe('webhook delivery across a SIGKILL, and the CLI', () => {
     await killHard(server);
     server = null;
 
-    const store = await connectStore({ databaseUrl: '', dataDir });
+    const store = await openTestStore(dataDir);
     let eventIds: string[];
     try {
       const events = await store.db.selectFrom('events').select(['id']).where('partner_id', '=', partnerId).where('type', '=', 'order.ready').execute();

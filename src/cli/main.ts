@@ -5,7 +5,9 @@ import { registerPartnerCommands } from './partners.ts';
 import { registerCatalogCommands } from './catalog.ts';
 import { registerProfileCommands } from './profiles.ts';
 import { registerEsimCommands } from './esims.ts';
+import { registerPricingCommands } from './pricing.ts';
 import { registerWebhookCommands } from './webhooks.ts';
+import { registerSeedCommands } from './seed.ts';
 
 const program = new Command();
 program
@@ -19,7 +21,9 @@ registerPartnerCommands(program);
 registerCatalogCommands(program);
 registerProfileCommands(program);
 registerEsimCommands(program);
+registerPricingCommands(program);
 registerWebhookCommands(program);
+registerSeedCommands(program);
 
 export class CliError extends Error {}
 

@@ -48,16 +48,32 @@ export function registerServe(program: Command): void {
       }
       process.stdout.write(`${lines.join('\n')}\n\n`);
 
+      // Graceful shutdown: stop accepting (new requests get 503, idle keep-alive sockets close), let requests in
+      // flight finish, let claimed jobs finish and hand back every claim still held (jobs and webhook
+      // deliveries), then close the store. A second signal, or SHUTDOWN_TIMEOUT_MS, ends it at once; what
+      // was claimed then is taken back by the lease (or at the next start on this host).
       let closing = false;
       const shutdown = async (signal: string) => {
-        if (closing) return;
+        if (closing) {
+          log.warn({ signal }, 'forced exit');
+          process.exit(1);
+        }
         closing = true;
         log.info({ signal }, 'shutting down');
-        await app.close();
-        await ctx.worker.stop();
-        await ctx.scheduler.stop();
-        await ctx.dispatcher.stop();
-        await ctx.store.close();
+        const timeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS) || 25_000;
+        setTimeout(() => {
+          log.error({ timeoutMs }, 'shutdown took too long; exiting');
+          process.exit(1);
+        }, timeoutMs).unref();
+        try {
+          await app.close();
+          await Promise.all([ctx.worker.stop(), ctx.scheduler.stop(), ctx.dispatcher.stop()]);
+          await ctx.rateLimiter.close?.();
+          await ctx.store.close();
+        } catch (error) {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        }
         process.exit(0);
       };
       process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,11 +1,25 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../store/schema.ts';
+
 /**
- * Token bucket per key: `perSecond` tokens refill continuously, bursts up to `perSecond`.
- * In-process; a later store-backed limiter shares buckets across API processes.
+ * Per-key request limits: `perSecond` requests a second, bursts up to `perSecond`.
+ *
+ * - `acquire()` is the limit: use it (awaited) in request handlers. With several API processes it holds
+ *   across all of them (PostgreSQL or Redis), on the embedded store it is in memory (one API process).
+ * - `take()` is a synchronous, process-local check kept for callers that cannot wait; it does not hold
+ *   across processes.
+ * Both return 0 when the request may go on, else the milliseconds to wait before one may.
  */
-export class RateLimiter {
+export interface RateLimiter {
+  take(key: string, perSecond: number, nowMs: number): number;
+  acquire(key: string, perSecond: number, nowMs: number): Promise<number>;
+  close?(): Promise<void>;
+}
+
+/** Token bucket in memory: right for one API process (the embedded store). */
+export class MemoryRateLimiter implements RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; updatedMs: number }>();
 
-  /** Returns 0 when allowed, else the milliseconds to wait before a token is free. */
   take(key: string, perSecond: number, nowMs: number): number {
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -23,7 +37,106 @@ export class RateLimiter {
     return Math.ceil(((1 - bucket.tokens) * 1000) / perSecond);
   }
 
+  async acquire(key: string, perSecond: number, nowMs: number): Promise<number> {
+    return this.take(key, perSecond, nowMs);
+  }
+
   private sweep(nowMs: number): void {
     for (const [key, bucket] of this.buckets) if (nowMs - bucket.updatedMs > 60_000) this.buckets.delete(key);
   }
+}
+
+/**
+ * GCRA (the token bucket as one number per key: the theoretical arrival time `tat`). A request at `now`
+ * with emission interval T = 1000/perSecond and burst tolerance tau = 1000 - T is allowed when
+ * max(tat, now) - now <= tau, and then moves tat to max(tat, now) + T. Equivalent to a bucket of perSecond
+ * tokens refilled continuously.
+ */
+function gcra(perSecond: number): { intervalMs: number; toleranceMs: number } {
+  const intervalMs = 1000 / perSecond;
+  return { intervalMs, toleranceMs: 1000 - intervalMs };
+}
+
+/** Shared by every API process through the PostgreSQL store: one upsert per request. */
+export class DbRateLimiter implements RateLimiter {
+  private readonly local = new MemoryRateLimiter();
+  private lastSweepMs = Date.now();
+
+  constructor(private readonly db: Kysely<DB>) {}
+
+  take(key: string, perSecond: number, nowMs: number): number {
+    return this.local.take(key, perSecond, nowMs);
+  }
+
+  async acquire(key: string, perSecond: number, nowMs: number): Promise<number> {
+    const { intervalMs, toleranceMs } = gcra(perSecond);
+    // Allowed: the row is inserted or moved on and returned. Refused: the WHERE keeps it as it is and
+    // nothing is returned; a second read says how long to wait.
+    const allowed = await sql<{ tat: number }>`
+      insert into rate_limits (key, tat) values (${key}, ${nowMs + intervalMs})
+      on conflict (key) do update set tat = greatest(rate_limits.tat, ${nowMs}::double precision) + ${intervalMs}::double precision
+      where greatest(rate_limits.tat, ${nowMs}::double precision) - ${nowMs}::double precision <= ${toleranceMs}::double precision
+      returning tat`.execute(this.db);
+    if (nowMs - this.lastSweepMs > 60_000) {
+      this.lastSweepMs = nowMs;
+      // Keys idle for a minute are back to a full burst anyway.
+      void this.db.deleteFrom('rate_limits').where('tat', '<', nowMs - 60_000).execute().catch(() => undefined);
+    }
+    if (allowed.rows.length) return 0;
+    const row = await this.db.selectFrom('rate_limits').select('tat').where('key', '=', key).executeTakeFirst();
+    return row ? Math.max(1, Math.ceil(Number(row.tat) - nowMs - toleranceMs)) : 1;
+  }
+}
+
+/** GCRA in one Lua call: returns 0 (allowed) or the milliseconds to wait. */
+const REDIS_GCRA = `
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tolerance = tonumber(ARGV[3])
+if tat < now then tat = now end
+if tat - now > tolerance then
+  return math.ceil(tat - now - tolerance)
+end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil(tat + interval - now) + 1000)
+return 0`;
+
+/** Shared by every API process through Redis (REDIS_URL). */
+export class RedisRateLimiter implements RateLimiter {
+  private readonly local = new MemoryRateLimiter();
+
+  constructor(
+    private readonly redis: import('ioredis').Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('esimhubGcra', { numberOfKeys: 1, lua: REDIS_GCRA });
+  }
+
+  static async connect(url: string, prefix: string): Promise<RedisRateLimiter> {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    await redis.connect();
+    return new RedisRateLimiter(redis, prefix);
+  }
+
+  take(key: string, perSecond: number, nowMs: number): number {
+    return this.local.take(key, perSecond, nowMs);
+  }
+
+  async acquire(key: string, perSecond: number, nowMs: number): Promise<number> {
+    const { intervalMs, toleranceMs } = gcra(perSecond);
+    const wait = await (this.redis as any).esimhubGcra(`${this.prefix}${key}`, nowMs, intervalMs, toleranceMs);
+    return Number(wait);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}
+
+/** Redis when REDIS_URL is set; else PostgreSQL on the PostgreSQL store; else memory (one process). */
+export async function makeRateLimiter(options: { redisUrl: string; databaseSchema: string; db: Kysely<DB>; dialect: 'sqlite' | 'postgres' }): Promise<RateLimiter> {
+  if (options.redisUrl) return RedisRateLimiter.connect(options.redisUrl, `esimhub:rl:${options.databaseSchema || 'public'}:`);
+  if (options.dialect === 'postgres') return new DbRateLimiter(options.db);
+  return new MemoryRateLimiter();
 }

@@ -36,7 +36,6 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   });
 
   await registerOpenApi(app, ctx);
-  app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(opsPlugin, { ctx });
 
   await app.register(esimAccessPlugin, { prefix: '/api/v1/open', ctx });

@@ -92,6 +92,9 @@ async function connectPostgres(options: ConnectOptions): Promise<Store> {
     const client = await pool.connect();
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
+    } catch (error) {
+      // Two processes starting together may both create it: the loser sees a duplicate, which is fine.
+      if (!['23505', '42P06'].includes((error as { code?: string }).code ?? '')) throw error;
     } finally {
       client.release();
     }

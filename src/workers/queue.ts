@@ -92,3 +92,22 @@ export async function queueDepth(db: Kysely<DB>): Promise<number> {
   const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'queued').executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/**
+ * Claims are tagged `host:pid:…` (see JobWorker.id and Dispatcher.id). A claim made on this host by a
+ * process that no longer exists is an orphan (the process was killed): it can be taken back at once
+ * instead of waiting for its lease. Claims of other hosts, and of live processes, are left to their leases.
+ */
+export function isOrphanedClaim(lockedBy: string, ownIds: string[], hostname: string): boolean {
+  if (ownIds.includes(lockedBy)) return false;
+  const [host, pidText] = lockedBy.split(':');
+  if (host !== hostname || !/^\d+$/.test(pidText ?? '')) return false;
+  const pid = Number(pidText);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { StoreDialect } from '../store/connect.ts';
 import { randomBase58 } from '../lib/ids.ts';
-import { claimJobs, completeJob, failJob, type ClaimedJob } from './queue.ts';
+import { claimJobs, completeJob, failJob, isOrphanedClaim, type ClaimedJob } from './queue.ts';
 
 export type JobHandler = (job: ClaimedJob, payload: any) => Promise<void>;
 /** Called when a job has used all its attempts. */
@@ -54,14 +54,31 @@ export class JobWorker {
   /**
    * On the embedded store one process owns the workers, so claims left by a previous process (killed
    * mid-job) are orphans and can be taken back at once. On PostgreSQL other live workers may hold claims:
-   * there, leases simply run out.
+   * only claims of dead processes on this host are taken back; others' leases simply run out.
    */
   private async releaseOrphanedClaims(): Promise<void> {
-    if (this.options.dialect !== 'sqlite') return;
+    const { db, dialect } = this.options;
     try {
-      await this.options.db.updateTable('jobs').set({ locked_by: null, locked_until: null }).where('status', '=', 'queued').where('locked_by', 'is not', null).execute();
+      let orphans = db.updateTable('jobs').set({ locked_by: null, locked_until: null }).where('status', '=', 'queued').where('locked_by', 'is not', null);
+      if (dialect !== 'sqlite') {
+        const host = os.hostname();
+        const holders = await db.selectFrom('jobs').select('locked_by').distinct().where('status', '=', 'queued').where('locked_by', 'like', `${host}:%`).execute();
+        const dead = holders.map((h) => h.locked_by!).filter((by) => isOrphanedClaim(by, [this.id], host));
+        if (!dead.length) return;
+        orphans = orphans.where('locked_by', 'in', dead);
+      }
+      await orphans.execute();
     } catch (error) {
       this.options.log.error({ err: error }, 'could not release orphaned job claims');
+    }
+  }
+
+  /** Hands back this worker's claims on jobs not finished (graceful shutdown): another worker takes them at once. */
+  private async releaseOwnClaims(): Promise<void> {
+    try {
+      await this.options.db.updateTable('jobs').set({ locked_by: null, locked_until: null }).where('locked_by', '=', this.id).where('status', '=', 'queued').execute();
+    } catch (error) {
+      this.options.log.error({ err: error }, 'could not release job claims');
     }
   }
 
@@ -69,10 +86,13 @@ export class JobWorker {
     this.wakeUp?.();
   }
 
+  /** Stops claiming, lets the jobs in hand finish, and hands back any claim still held. */
   async stop(): Promise<void> {
+    const wasRunning = this.running;
     this.running = false;
     this.wake();
     await this.loop;
+    if (wasRunning) await this.releaseOwnClaims();
   }
 
   /** Runs until no job is due (tests and CLI). */

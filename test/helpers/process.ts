@@ -1,7 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { storeEnv } from './store.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** The test store for the env's DATA_DIR (PostgreSQL schema per data directory under ESIMHUB_TEST_STORE=postgres). */
+function withStore(env: Record<string, string>): Record<string, string> {
+  return env.DATA_DIR && env.DATABASE_URL === undefined ? { ...storeEnv(env.DATA_DIR), ...env } : env;
+}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -13,7 +19,7 @@ export interface ServerProcess {
 export async function spawnServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/esimhub.js'), 'serve', '--host', '127.0.0.1', '--port', '0'], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...withStore(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -38,7 +44,7 @@ export async function killHard(server: ServerProcess): Promise<void> {
 }
 
 export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/esimhub.js'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/esimhub.js'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...withStore(env) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

@@ -9,6 +9,7 @@ import { createContext } from '../../src/bootstrap.ts';
 import { buildServer } from '../../src/http/server.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { CreatePartnerInput } from '../../src/domain/partners/partners.ts';
+import { storeEnv } from './store.ts';
 
 export interface TestPartner {
   partnerId: string;
@@ -35,11 +36,11 @@ export interface EaResponse {
   text: string;
 }
 
-/** Starts a real server on an ephemeral port over a fresh embedded store (or DATABASE_URL when set). */
+/** Starts a real server on an ephemeral port over a fresh store: embedded, or a fresh PostgreSQL schema (ESIMHUB_TEST_STORE). */
 export async function startServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: { worker?: boolean } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-test-'));
   const config = loadConfig(
-    { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SANDBOX_ALLOCATION_DELAY_MS: '0', RATE_LIMIT_PER_SECOND: '100000', ...env },
+    { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SANDBOX_ALLOCATION_DELAY_MS: '0', RATE_LIMIT_PER_SECOND: '100000', ...storeEnv(dataDir), ...env },
     { port: 0, host: '127.0.0.1', ...overrides },
   );
   const ctx = await createContext(config, pino({ level: 'silent' }));

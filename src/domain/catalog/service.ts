@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB, PackageTable } from '../../store/schema.ts';
+import type { DB, PackageTable, Partner } from '../../store/schema.ts';
 import { CatalogCache, type CatalogLocation, type PackageFilter } from './query.ts';
 
 /** Partner price factor when a tier id is unknown: list price. */
@@ -67,4 +67,10 @@ export class CatalogService {
    * catalogue; the orders module installs a resolver here when it is wired up.
    */
   basePackageOfIccid?: (partnerId: string, iccid: string) => Promise<string | null>;
+
+  /**
+   * What a partner pays per package right now (monthly tier, currency): installed by bootstrap from
+   * domain/pricing. Without it, prices are the list price × the assigned tier factor.
+   */
+  priceFor?: (partner: Partner, nowMs: number) => Promise<(pkg: PackageTable) => number>;
 }

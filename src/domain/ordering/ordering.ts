@@ -28,6 +28,8 @@ export interface PlaceOrderInput {
   /** The total the partner expects; checked when given. */
   amountMinor?: number;
   nowMs: number;
+  /** Overrides the sandbox allocation delay (synchronous APIs allocate at once). */
+  allocationDelayMs?: number;
 }
 
 export interface PricedLine {
@@ -62,13 +64,14 @@ export class Ordering {
     return this.db.selectFrom('orders').selectAll().where('partner_id', '=', partnerId).where('kind', '=', kind).where('transaction_id', '=', transactionId).executeTakeFirst();
   }
 
-  async priceLines(partner: Partner, lines: OrderLineInput[]): Promise<PricedLine[]> {
+  async priceLines(partner: Partner, lines: OrderLineInput[], nowMs = Date.now()): Promise<PricedLine[]> {
     if (!lines.length) throw new DomainError('invalid_argument', 'packageInfoList must hold at least one package', { esimAccessCode: '000106' });
     const total = lines.reduce((sum, l) => sum + l.count, 0);
     if (total > MAX_PROFILES_PER_ORDER) {
       throw new DomainError('invalid_argument', `At most ${MAX_PROFILES_PER_ORDER} profiles per order (this order asks for ${total}); split it into several orders`, { esimAccessCode: '200008' });
     }
-    const factor = await this.catalog.tierFactorBps(partner.price_tier_id);
+    const factor = this.catalog.priceFor ? 0 : await this.catalog.tierFactorBps(partner.price_tier_id);
+    const priceOf = this.catalog.priceFor ? await this.catalog.priceFor(partner, nowMs) : (pkg: PackageTable) => unitPrice(pkg, factor);
     return lines.map((line) => {
       const pkg = this.catalog.get(line.packageCode);
       if (!pkg) throw new DomainError('package_not_found', `The packageCode ${line.packageCode} does not exist`);
@@ -79,7 +82,7 @@ export class Ordering {
         if (line.periodNum === undefined) throw new DomainError('invalid_argument', `periodNum (1-365) is required for the day pass ${pkg.package_code}`, { esimAccessCode: '000105' });
         periodNum = line.periodNum;
       }
-      const perUnit = unitPrice(pkg, factor);
+      const perUnit = priceOf(pkg);
       if (line.priceMinor !== undefined && line.priceMinor !== perUnit) {
         throw new DomainError('price_mismatch', `Package price error for ${pkg.package_code}: the price is ${perUnit}, not ${line.priceMinor}`);
       }
@@ -93,7 +96,7 @@ export class Ordering {
     const existing = await this.findByTransactionId(partner.id, 'order', transactionId);
     if (existing) return { order: existing, created: false };
 
-    const priced = await this.priceLines(partner, input.lines);
+    const priced = await this.priceLines(partner, input.lines, nowMs);
     const amount = priced.reduce((sum, l) => sum + l.lineAmountMinor, 0);
     if (input.amountMinor !== undefined && input.amountMinor !== amount) {
       throw new DomainError('amount_mismatch', `Total order price amount is wrong: the order costs ${amount}, not ${input.amountMinor}`);
@@ -132,7 +135,7 @@ export class Ordering {
         .insertInto('order_items')
         .values(priced.map((l, i) => ({ id: newId('itm', nowMs), order_id: orderId, line_no: i + 1, package_code: l.pkg.package_code, count: l.count, period_num: l.periodNum, unit_price: l.unitPriceMinor, line_amount: l.lineAmountMinor })))
         .execute();
-      const delayMs = partner.environment === 'sandbox' ? this.sandboxAllocationDelayMs : 0;
+      const delayMs = partner.environment === 'sandbox' ? (input.allocationDelayMs ?? this.sandboxAllocationDelayMs) : 0;
       await enqueue(trx, ALLOCATE_JOB, { orderId }, nowMs, { runAtMs: Date.now() + delayMs, jobKey: `allocate:${orderId}` });
       return order;
     });

@@ -47,7 +47,7 @@ export async function topUp(db: Kysely<DB>, catalog: CatalogService, input: Topu
     throw new DomainError('invalid_argument', `${input.packageCode} is not a top-up for this eSIM: list the ones that fit with package/list {"type":"TOPUP","iccid":"${esim.iccid}"}`, { esimAccessCode: '310243' });
   }
   assertTopupAllowed(esim, nowMs);
-  const price = unitPrice(pkg, await catalog.tierFactorBps(partner.price_tier_id));
+  const price = catalog.priceFor ? (await catalog.priceFor(partner, nowMs))(pkg) : unitPrice(pkg, await catalog.tierFactorBps(partner.price_tier_id));
   if (input.amountMinor !== undefined && input.amountMinor !== price) {
     throw new DomainError('price_mismatch', `Package price error: ${pkg.package_code} costs ${price}, not ${input.amountMinor}`);
   }

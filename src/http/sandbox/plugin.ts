@@ -24,9 +24,11 @@ export async function sandboxPlugin(app: FastifyInstance, options: { ctx: AppCon
     if (!accessCode) throw new HttpError(401, 'unauthenticated', 'send your AccessCode in RT-AccessCode or Authorization: Bearer');
     const auth = await ctx.keys.resolve(String(accessCode).trim(), ctx.now());
     if (!auth || auth.partner.status !== 'active') throw new HttpError(401, 'unauthenticated', 'unknown, revoked or suspended AccessCode');
-    if (auth.partner.environment !== 'sandbox') throw new HttpError(403, 'sandbox_only', 'the simulated network is for sandbox partners only');
+    // A live key reaches its sandbox twin (created by the sandbox base URL, see dialects/dataplans), if it has one.
+    const twin = auth.partner.environment === 'sandbox' ? null : await ctx.store.db.selectFrom('sandbox_twins').select('sandbox_partner_id').where('live_partner_id', '=', auth.partner.id).executeTakeFirst();
+    if (auth.partner.environment !== 'sandbox' && !twin) throw new HttpError(403, 'sandbox_only', 'the simulated network is for sandbox partners only');
     // Read the clock fresh: the key cache may hold a partner row from before the last clock move.
-    const fresh = await ctx.store.db.selectFrom('partners').selectAll().where('id', '=', auth.partner.id).executeTakeFirstOrThrow();
+    const fresh = await ctx.store.db.selectFrom('partners').selectAll().where('id', '=', twin?.sandbox_partner_id ?? auth.partner.id).executeTakeFirstOrThrow();
     return fresh;
   }
 

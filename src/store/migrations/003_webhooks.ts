@@ -34,6 +34,7 @@ export function webhooks(dialect: StoreDialect) {
         .execute();
       // Claiming due ones.
       await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema.createIndex('webhook_deliveries_leases').on('webhook_deliveries').columns(['status', 'locked_until']).execute();
       // Order per subject: "is there an earlier undelivered one?".
       await db.schema.createIndex('webhook_deliveries_subject').on('webhook_deliveries').columns(['partner_id', 'subject', 'event_seq']).execute();
       // Listing a partner's deliveries, newest first.

@@ -1,3 +1,11 @@
 /** Row types of the tables migration 008_operations creates; merged into DB in ../schema.ts. */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface OperationsTables {}
+export interface RateLimitTable {
+  /** What is limited, e.g. an API key id. */
+  key: string;
+  /** GCRA theoretical arrival time, epoch milliseconds (fractional). */
+  tat: number;
+}
+
+export interface OperationsTables {
+  rate_limits: RateLimitTable;
+}

@@ -29,8 +29,11 @@ export type RouteTable = Record<string, EsimAccessHandler>;
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** mapAuth: picks the account a key reaches (the sandbox base maps live keys to their sandbox twin). */
+export type MapAuth = (auth: ResolvedKey, realNowMs: number) => Promise<ResolvedKey>;
+
 /** `/api/v1/open`: the eSIM Access dialect. It translates wire ⇄ domain and decides nothing itself. */
-export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: AppContext; routes?: RouteTable[] }): Promise<void> {
+export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: AppContext; routes?: RouteTable[]; mapAuth?: MapAuth }): Promise<void> {
   const { ctx } = options;
   // The body is kept as the raw string: signatures cover the bytes as received, and a body with a wrong or
   // missing Content-Type must still be read as JSON.
@@ -53,17 +56,17 @@ export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: App
       app.route({
         method: ['POST', 'GET', 'PUT', 'DELETE', 'PATCH'],
         url: path,
-        handler: (request, reply) => dispatch(ctx, handler, request, reply),
+        handler: (request, reply) => dispatch(ctx, handler, request, reply, options.mapAuth),
       });
     }
   }
 }
 
-async function dispatch(ctx: AppContext, handler: EsimAccessHandler, request: FastifyRequest, reply: FastifyReply) {
+async function dispatch(ctx: AppContext, handler: EsimAccessHandler, request: FastifyRequest, reply: FastifyReply, mapAuth?: MapAuth) {
   try {
     if (request.method !== 'POST') throw new EsimAccessError('000103', MESSAGES.methodNotSupported);
     const rawBody = typeof request.body === 'string' ? request.body : '';
-    const auth = await authenticate(ctx, request, rawBody);
+    const auth = mapAuth ? await mapAuth(await authenticate(ctx, request, rawBody), ctx.now()) : await authenticate(ctx, request, rawBody);
     const body = parseBody(rawBody);
     const nowMs = ctx.now() + (auth.partner.environment === 'sandbox' ? Number(auth.partner.clock_offset_ms) : 0);
     const result = await handler({ auth, body, rawBody, request, nowMs });
@@ -127,7 +130,7 @@ async function authenticate(ctx: AppContext, request: FastifyRequest, rawBody: s
   }
 
   const perSecond = auth.partner.rate_limit_per_second ?? ctx.config.rateLimitPerSecond;
-  const waitMs = ctx.rateLimiter.take(auth.key.id, perSecond, realNowMs);
+  const waitMs = await ctx.rateLimiter.acquire(auth.key.id, perSecond, realNowMs);
   if (waitMs > 0) {
     throw new EsimAccessError('900001', `Rate limit exceeded: ${perSecond} requests per second per AccessCode; retry after ${waitMs} ms`, 200, {
       'retry-after': String(Math.ceil(waitMs / 1000)),

@@ -20,7 +20,7 @@ export function readRoutes(ctx: AppContext): RouteTable {
       return { balance: balance.balanceMinor, lastUpdateTime: formatEsimAccessTime(balance.updatedAtMs) };
     },
 
-    '/package/list': async ({ auth, body }) => {
+    '/package/list': async ({ auth, body, nowMs }) => {
       const locationCode = optionalString(body, 'locationCode', { max: 20 });
       const type = optionalEnum(body, 'type', ['BASE', 'TOPUP'] as const) ?? 'BASE';
       const packageCode = optionalString(body, 'packageCode', { max: 100 });
@@ -31,7 +31,8 @@ export function readRoutes(ctx: AppContext): RouteTable {
         basePackageCode = (await ctx.catalog.basePackageOfIccid?.(auth.partner.id, iccid)) ?? undefined;
         if (!basePackageCode) throw new EsimAccessError('310403', `The ICCID ${iccid} does not exist`);
       }
-      const tierFactorBps = await ctx.catalog.tierFactorBps(auth.partner.price_tier_id);
+      // The partner's tier this month (domain/pricing): the price shown is the price esim/order charges.
+      const tierFactorBps = (await ctx.pricing.standing(auth.partner, nowMs)).priceFactorBps;
       const key = `${ctx.catalog.version}|${tierFactorBps}|${type}|${locationCode ?? ''}|${packageCode ?? ''}|${slug ?? ''}|${basePackageCode ?? ''}`;
       let json = answers.get(key);
       if (json === undefined) {

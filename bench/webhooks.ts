@@ -1,0 +1,69 @@
+/**
+ * Webhook delivery: deliveries per second to a local receiver and event-to-delivery lag, on the embedded
+ * store, beside the bare-route baseline of the same run.
+ *   npm run bench:webhooks
+ * Events are written into the outbox by a second process (as the allocation worker would), in batches;
+ * the server's dispatcher delivers them; the receiver (in this process) records when each arrives.
+ */
+import http from 'node:http';
+import { load, percentile, printTable, startBareFastify, startEsimhub } from './lib.ts';
+import { connectStore } from '../src/store/connect.ts';
+import { emitEvent } from '../src/domain/events/outbox.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const bare = await startBareFastify();
+
+const arrivals = new Map<string, number>();
+const receiver = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    const id = String(req.headers['webhook-id'] ?? '');
+    if (id && !arrivals.has(id)) arrivals.set(id, Date.now());
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  });
+});
+await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+
+const hub = await startEsimhub({ WEBHOOK_PARTNER_CONCURRENCY: process.env.WEBHOOK_PARTNER_CONCURRENCY ?? '32', ...(process.env.BENCH_NODE_ARGS ? { BENCH_NODE_ARGS: process.env.BENCH_NODE_ARGS } : {}) });
+try {
+  const save = await fetch(`http://127.0.0.1:${hub.port}/api/v1/open/webhook/save`, { method: 'POST', headers: { 'RT-AccessCode': hub.accessCode }, body: JSON.stringify({ webhook: receiverUrl }) }).then((r) => r.json() as Promise<any>);
+  if (!save.success) throw new Error(`webhook/save failed: ${JSON.stringify(save)}`);
+  arrivals.clear();
+
+  const baseline = await load({ url: `http://127.0.0.1:${bare.port}/bare`, method: 'POST', body: '{}', duration: 5 });
+
+  const store = await connectStore({ databaseUrl: '', dataDir: hub.dataDir });
+  const partner = await store.db.selectFrom('partners').select('id').executeTakeFirstOrThrow();
+  const createdAt = new Map<string, number>();
+  const started = Date.now();
+  // 500 events per transaction, one subject each (distinct eSIMs), as a busy allocation worker writes them.
+  for (let i = 0; i < EVENTS; i += 500) {
+    await store.db.transaction().execute(async (trx) => {
+      for (let j = i; j < Math.min(EVENTS, i + 500); j++) {
+        const nowMs = Date.now();
+        const id = await emitEvent(trx, { partnerId: partner.id, type: 'order.ready', subject: `bench-${j}`, payload: { orderId: `ord_${j}`, orderNo: `B${j}`, transactionId: `t-${j}` } }, nowMs);
+        createdAt.set(id, nowMs);
+      }
+    });
+  }
+  await store.close();
+  const deadline = Date.now() + 120_000;
+  while (arrivals.size < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const lastArrival = Math.max(...arrivals.values());
+  const lags = [...createdAt.entries()].filter(([id]) => arrivals.has(id)).map(([id, t]) => arrivals.get(id)! - t).sort((a, b) => a - b);
+  const seconds = (lastArrival - started) / 1000;
+
+  console.log(`\nwebhook delivery on the embedded store, ${EVENTS} events, ${new Date().toISOString()}`);
+  printTable([
+    { run: 'bare Fastify POST (baseline)', 'per second': Math.round(baseline.requestsPerSecond), unit: 'requests' },
+    { run: 'webhook deliveries to a local receiver', 'per second': Math.round(arrivals.size / seconds), unit: 'deliveries' },
+  ]);
+  console.log(`delivered ${arrivals.size} of ${EVENTS}; event-to-delivery lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms`);
+  console.log('targets: >= 2,000 deliveries/s; lag p99 <= 1 s (lag includes the backlog while events are written faster than delivered)');
+} finally {
+  await hub.stop();
+  await bare.stop();
+  receiver.close();
+}

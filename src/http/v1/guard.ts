@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import { partnerNow } from '../../context.ts';
+import type { Partner } from '../../store/schema.ts';
+import { isBlocked, type ResolvedKey } from '../key-resolver.ts';
+import { Problem } from './problem.ts';
+
+/** What a /v1 handler knows about its caller. */
+export interface V1Caller {
+  auth: ResolvedKey;
+  partner: Partner;
+  /** The partner's clock (a sandbox clock may run ahead). */
+  nowMs: number;
+  /** The Idempotency-Key of this request, when one was sent on a mutating request. */
+  idempotencyKey?: string;
+}
+
+const callers = new WeakMap<FastifyRequest, V1Caller>();
+const claims = new WeakMap<FastifyRequest, { keyId: string; method: string; path: string; key: string }>();
+
+export function caller(request: FastifyRequest): V1Caller {
+  const found = callers.get(request);
+  if (!found) throw new Problem('unauthenticated', 'send your AccessCode as Authorization: Bearer <AccessCode>');
+  return found;
+}
+
+const BEARER = /^Bearer\s+(\S{1,128})\s*$/i;
+
+/** onRequest: Bearer AccessCode (the same keys as the dialects), blocklist, account status, rate limit. */
+export async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<void> {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? BEARER.exec(header) : null;
+  if (!match) throw new Problem('unauthenticated', 'send your AccessCode as Authorization: Bearer <AccessCode>', { headers: { 'www-authenticate': 'Bearer realm="esimhub"' } });
+  const realNowMs = ctx.now();
+  const auth = await ctx.keys.resolve(match[1], realNowMs);
+  if (!auth) throw new Problem('unauthenticated', 'the API key is unknown, revoked or expired', { headers: { 'www-authenticate': 'Bearer realm="esimhub", error="invalid_token"' } });
+  if (isBlocked(auth, request.ip)) throw new Problem('forbidden', `requests from ${request.ip} are blocked for this account`);
+  if (auth.partner.status !== 'active') throw new Problem('forbidden', `the account is ${auth.partner.status}`);
+  const perSecond = auth.partner.rate_limit_per_second ?? ctx.config.rateLimitPerSecond;
+  const waitMs = await ctx.rateLimiter.acquire(auth.key.id, perSecond, realNowMs);
+  if (waitMs > 0) {
+    throw new Problem('rate_limited', `rate limit exceeded: ${perSecond} requests per second per API key; retry after ${waitMs} ms`, { headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } });
+  }
+  callers.set(request, { auth, partner: auth.partner, nowMs: partnerNow(ctx, auth.partner) });
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** A claim not finished within this time is taken to be abandoned (its process died). */
+const IN_FLIGHT_LEASE_MS = 60_000;
+/** Keys are kept at least this long (Stripe keeps 24 h). */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
+
+function requestHash(request: FastifyRequest): string {
+  const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+  return createHash('sha256')
+    .update(`${query}\n${request.body === undefined ? '' : JSON.stringify(request.body)}`)
+    .digest('base64url');
+}
+
+/**
+ * preHandler (after validation): claims the Idempotency-Key or answers from it. Scoped per API key, method
+ * and path. Returns true when the reply was sent (a replay or a refusal).
+ */
+export async function claimIdempotencyKey(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  if (!MUTATING.has(request.method)) return false;
+  const given = request.headers['idempotency-key'];
+  const key = Array.isArray(given) ? given[0] : given;
+  if (key === undefined) return false;
+  if (key.length === 0 || key.length > 255) throw new Problem('invalid_request', 'Idempotency-Key must be 1-255 characters', { errors: [{ loc: 'header.idempotency-key', msg: 'must be 1-255 characters', type: 'maxLength' }] });
+  const who = caller(request);
+  who.idempotencyKey = key;
+  const scope = { keyId: who.auth.key.id, method: request.method, path: request.url.split('?')[0], key };
+  const hash = requestHash(request);
+  const db = ctx.store.db;
+  const nowMs = ctx.now();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const inserted = await db
+      .insertInto('idempotency_keys')
+      .values({ key_id: scope.keyId, method: scope.method, path: scope.path, idempotency_key: key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, response_type: null, locked_until: nowMs + IN_FLIGHT_LEASE_MS, created_at: nowMs, expires_at: nowMs + IDEMPOTENCY_RETENTION_MS })
+      .onConflict((oc) => oc.columns(['key_id', 'method', 'path', 'idempotency_key']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
+      claims.set(request, scope);
+      return false;
+    }
+    const row = await where(db.selectFrom('idempotency_keys').selectAll(), scope).executeTakeFirst();
+    if (!row) continue; // deleted meanwhile (an expired or failed claim): try again
+    if (row.expires_at <= nowMs) {
+      await where(db.deleteFrom('idempotency_keys'), scope).where('expires_at', '=', row.expires_at).execute();
+      continue;
+    }
+    if (row.request_hash !== hash) {
+      throw new Problem('idempotency_key_reused', `the Idempotency-Key ${key} was used for a different request to ${scope.method} ${scope.path}; use a new key for a new request`);
+    }
+    if (row.state === 'done') {
+      reply.code(row.response_status ?? 200).header('idempotent-replayed', 'true');
+      if (row.response_type) reply.type(row.response_type);
+      await reply.send(row.response_body ?? undefined);
+      return true;
+    }
+    if (row.locked_until > nowMs) {
+      throw new Problem('idempotency_key_in_use', `a request with the Idempotency-Key ${key} is still being processed; retry later`, { headers: { 'retry-after': '1' } });
+    }
+    // An abandoned claim: take it over (only one taker wins the guarded update).
+    const taken = await where(db.updateTable('idempotency_keys').set({ locked_until: nowMs + IN_FLIGHT_LEASE_MS }), scope).where('locked_until', '=', row.locked_until).where('state', '=', 'in_flight').executeTakeFirst();
+    if (Number(taken.numUpdatedRows) === 1) {
+      claims.set(request, scope);
+      return false;
+    }
+  }
+  throw new Problem('idempotency_key_in_use', `the Idempotency-Key ${key} is contended; retry later`, { headers: { 'retry-after': '1' } });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function where<Q extends { where: (...args: any[]) => any }>(query: Q, scope: { keyId: string; method: string; path: string; key: string }): Q {
+  return query.where('key_id', '=', scope.keyId).where('method', '=', scope.method).where('path', '=', scope.path).where('idempotency_key', '=', scope.key) as Q;
+}
+
+/**
+ * onSend: stores the answer under the claimed key before it leaves, so a retry that arrives after the client
+ * saw nothing gets the same answer. 5xx answers release the key instead: the retry runs again.
+ */
+export async function finishIdempotencyKey(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
+  const scope = claims.get(request);
+  if (!scope) return;
+  claims.delete(request);
+  const db = ctx.store.db;
+  if (reply.statusCode >= 500 || reply.statusCode === 429) {
+    await where(db.deleteFrom('idempotency_keys'), scope).execute();
+    return;
+  }
+  const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
+  const type = reply.getHeader('content-type');
+  await where(
+    db.updateTable('idempotency_keys').set({ state: 'done', response_status: reply.statusCode, response_body: body, response_type: typeof type === 'string' ? type : null }),
+    scope,
+  ).execute();
+}
+
+/** Deletes expired keys; cheap, run now and then. */
+export async function sweepIdempotencyKeys(ctx: AppContext, nowMs: number): Promise<number> {
+  const result = await ctx.store.db.deleteFrom('idempotency_keys').where('expires_at', '<=', nowMs).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

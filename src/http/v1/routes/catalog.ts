@@ -1,0 +1,96 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../../context.ts';
+import { Problem } from '../problem.ts';
+import { caller } from '../guard.ts';
+import { decodeCursor, page } from '../pagination.ts';
+import { findEsimByRef, listOperators } from '../queries.ts';
+import { renderLocation, renderOperator, renderPackage } from '../render.ts';
+import { IdParams, ListOf, LocationSchema, OperatorSchema, PackageQuery, PackageSchema } from '../schemas.ts';
+import { errorResponses, op } from '../kit.ts';
+import type { PackageTable } from '../../../store/schema.ts';
+
+export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.get<{ Querystring: { type?: 'country' | 'region' } }>(
+    '/locations',
+    {
+      schema: {
+        ...op('Catalog', 'listLocations', 'List locations (countries and regions)'),
+        querystring: Type.Object({ type: Type.Optional(Type.Union([Type.Literal('country'), Type.Literal('region')])) }),
+        response: { 200: ListOf(LocationSchema, 'Location'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const wanted = request.query.type;
+      const data = ctx.catalog.locations().map(renderLocation).filter((l) => !wanted || l.type === wanted);
+      return { object: 'list' as const, data, has_more: false, next_cursor: null };
+    },
+  );
+
+  app.get<{ Querystring: { country?: string } }>(
+    '/operators',
+    {
+      schema: {
+        ...op('Catalog', 'listOperators', 'List mobile network operators'),
+        querystring: Type.Object({ country: Type.Optional(Type.String({ minLength: 2, maxLength: 2, description: 'ISO 3166-1 alpha-2' })) }),
+        response: { 200: ListOf(OperatorSchema, 'Operator'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const rows = await listOperators(ctx.store.db, request.query.country);
+      return { object: 'list' as const, data: rows.map(renderOperator), has_more: false, next_cursor: null };
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number; cursor?: string; type?: 'base' | 'topup'; location?: string; topup_for_package?: string; topup_for_esim?: string } }>(
+    '/packages',
+    {
+      schema: {
+        ...op('Catalog', 'listPackages', 'List packages', { description: 'Filter by location, or list the top-ups that fit a base package or an eSIM (type=topup with topup_for_package or topup_for_esim).' }),
+        querystring: PackageQuery,
+        response: { 200: ListOf(PackageSchema, 'Package'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const { partner } = caller(request);
+      const type = q.type === 'topup' ? 'TOPUP' : 'BASE';
+      let ref: string | undefined = q.topup_for_package;
+      if (q.topup_for_esim) ref = (await findEsimByRef(ctx.store.db, partner.id, q.topup_for_esim)).package_code;
+      if (ref && type !== 'TOPUP') throw new Problem('invalid_request', 'topup_for_package and topup_for_esim need type=topup', { errors: [{ loc: 'query.type', msg: 'must be topup', type: 'const' }] });
+      // An eSIM's package may have left the catalogue: its top-up group still names what fits.
+      let rows: PackageTable[];
+      if (ref && !ctx.catalog.get(ref)) {
+        const base = ctx.catalog.all().find((p) => p.package_code === ref);
+        rows = base ? ctx.catalog.list({ type: 'TOPUP', locationCode: q.location }).filter((p) => p.topup_group === base.topup_group) : [];
+      } else {
+        rows = ctx.catalog.list({ type, locationCode: q.location, packageCode: ref });
+      }
+      const limit = q.limit ?? 20;
+      const after = decodeCursor(q.cursor, ['string']);
+      let start = 0;
+      if (after) {
+        const index = rows.findIndex((p) => p.package_code === after[0]);
+        start = index >= 0 ? index + 1 : rows.length;
+      }
+      const factor = await ctx.catalog.tierFactorBps(partner.price_tier_id);
+      return page(rows.slice(start, start + limit + 1), limit, (p) => [p.package_code], (p) => renderPackage(p, factor));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/packages/:id',
+    {
+      schema: {
+        ...op('Catalog', 'getPackage', 'Get a package by code or slug'),
+        params: IdParams,
+        response: { 200: PackageSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const pkg = ctx.catalog.get(request.params.id);
+      if (!pkg) throw new Problem('package_not_found', `The package ${request.params.id} does not exist`);
+      return renderPackage(pkg, await ctx.catalog.tierFactorBps(caller(request).partner.price_tier_id));
+    },
+  );
+}
