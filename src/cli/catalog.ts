@@ -1,10 +1,28 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { importCatalog, parseCatalogFile } from '../domain/catalog/import.ts';
-import { print, withContext } from './context.ts';
+import { print, table, withContext } from './context.ts';
+import { formatMinor } from '../lib/money.ts';
 
 export function registerCatalogCommands(program: Command): void {
   const catalog = program.command('catalog').description('manage the package catalogue');
+  catalog
+    .command('list')
+    .description('list packages (what package/list and /v1/packages sell), at list price')
+    .option('--location <code>', 'country or region code, !RG (regional) or !GL (global)')
+    .option('--type <type>', 'BASE or TOPUP', 'BASE')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      const type = String(options.type).toUpperCase();
+      if (type !== 'BASE' && type !== 'TOPUP') throw new Error('--type must be BASE or TOPUP');
+      await withContext(async (ctx) => {
+        const rows = ctx.catalog.list({ locationCode: options.location, type: type as 'BASE' | 'TOPUP' });
+        if (options.json) return print(JSON.stringify(rows));
+        table(rows.map((p) => ({ packageCode: p.package_code, slug: p.slug, name: p.name, price: formatMinor(Number(p.price), p.currency_code), volumeBytes: Number(p.volume), days: p.duration, dataType: p.data_type })));
+        print(`${rows.length} packages`);
+      });
+    });
+
   catalog
     .command('import')
     .description('import packages from a CSV or JSON file; nothing is applied when any row is bad')
