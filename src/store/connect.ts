@@ -148,7 +148,13 @@ export async function migrate(store: Store, schema?: string): Promise<void> {
     migrationLockTableName: 'schema_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's migrator introspects every schema of the database; a schema dropped by someone else meanwhile
+  // (another tenant, another test file) fails that query with 3F000. Nothing was applied then: try again.
+  for (let attempt = 0; error && (error as { code?: string }).code === '3F000' && attempt < 5; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
