@@ -15,6 +15,7 @@ import { SupplyRouter } from './supply/router.ts';
 import { ALLOCATE_JOB, Ordering } from './domain/ordering/ordering.ts';
 import { Allocator } from './domain/ordering/allocate.ts';
 import { JobWorker } from './workers/runner.ts';
+import { walletAccountId } from './domain/ledger/ledger.ts';
 import { completeJob } from './workers/queue.ts';
 import { Scheduler } from './workers/scheduler.ts';
 import { Dispatcher } from './workers/dispatch.ts';
@@ -41,6 +42,10 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
   await catalog.load();
   // Every dialect's orders and top-ups are priced here: monthly tier and the partner's currency.
   const pricing = new Pricing(store.db);
+  pricing.walletVersion = async (partnerId) => {
+    const wallet = await store.fast.ledgerAccount(walletAccountId(partnerId));
+    return wallet ? `${wallet.debits_posted}:${wallet.credits_posted}` : undefined;
+  };
   catalog.priceFor = (partner, nowMs) => pricing.priceFunction(partner, nowMs);
   const pool = new ProfilePool(store.dialect);
   const supply = new SupplyRouter(new SimulatedSmdp(config.sandboxSmdpHost), { pool }, pool);

@@ -30,6 +30,14 @@ export class Pricing {
   private rates: { at: number; map: Map<string, bigint> } | null = null;
   private priceLists = new Map<string, { at: number; map: Map<string, number> }>();
 
+  /** Standings by partner, valid while the partner's wallet totals are unchanged (see standing()). */
+  private standings = new Map<string, { version: string; at: number; value: TierStanding }>();
+  /**
+   * A cheap fingerprint of the partner's ledger (its wallet's totals): when it is unchanged, so is this
+   * month's spend, and the aggregate over the month's transfers need not run again. Set by bootstrap.
+   */
+  walletVersion?: (partnerId: string) => Promise<string | undefined>;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly cacheTtlMs = 2000,
@@ -40,6 +48,7 @@ export class Pricing {
     this.rates = null;
     this.tiers = null;
     this.priceLists.clear();
+    this.standings.clear();
   }
 
   // ---- exchange rates ------------------------------------------------------------------------------------
@@ -136,6 +145,25 @@ export class Pricing {
 
   /** Where a partner stands this month: its tier, spend and the next threshold (amounts in its currency). */
   async standing(partner: Pick<Partner, 'id' | 'currency' | 'price_tier_id'>, nowMs: number, db: Db = this.db): Promise<TierStanding> {
+    // Outside a transaction, reuse the last standing while the wallet has not moved (package/list asks on
+    // every request; the month's spend is an aggregate over its transfers).
+    const cacheable = db === this.db && this.walletVersion !== undefined;
+    let version = '';
+    if (cacheable) {
+      const wallet = await this.walletVersion!(partner.id);
+      version = `${wallet}|${partner.price_tier_id}|${partner.currency}|${monthOf(nowMs).start}`;
+      const cached = this.standings.get(partner.id);
+      if (cached && cached.version === version && Date.now() - cached.at < this.cacheTtlMs) return cached.value;
+    }
+    const value = await this.computeStanding(partner, nowMs, db);
+    if (cacheable) {
+      if (this.standings.size > 10_000) this.standings.clear();
+      this.standings.set(partner.id, { version, at: Date.now(), value });
+    }
+    return value;
+  }
+
+  private async computeStanding(partner: Pick<Partner, 'id' | 'currency' | 'price_tier_id'>, nowMs: number, db: Db): Promise<TierStanding> {
     const tiers = await this.tierTable(db);
     const spend = await this.monthlySpend(db, partner.id, nowMs);
     const withThresholds: Array<{ tier: PriceTierTable; threshold: number }> = [];
