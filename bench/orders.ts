@@ -30,6 +30,8 @@ async function latencies(sinceMs: number): Promise<{ p50: number; p99: number; n
   try {
     const rows = await store.db.selectFrom('orders').select(['created_at', 'completed_at', 'status']).where('created_at', '>=', sinceMs).execute();
     const done = rows.filter((r) => r.completed_at !== null).map((r) => Number(r.completed_at) - Number(r.created_at)).sort((a, b) => a - b);
+    const stuck = rows.filter((r) => r.completed_at === null);
+    if (stuck.length) console.log(`orders without completion: ${JSON.stringify(stuck.slice(0, 5))}`);
     return { p50: percentile(done, 50), p99: percentile(done, 99), n: done.length, pending: rows.length - done.length };
   } finally {
     await store.close();

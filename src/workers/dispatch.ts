@@ -373,9 +373,8 @@ export class Dispatcher {
 
   /**
    * Records an attempt. Attempts finishing within a couple of milliseconds of each other are written in one
-   * transaction: one commit per delivery was the dispatcher's largest cost (measured 770 → see
-   * BENCHMARKS.md). The caller's slot is freed only once its attempt is written, so the next delivery of
-   * the same eSIM cannot start before this one counts as delivered.
+   * transaction, instead of one commit per delivery. The caller's slot is freed only once its attempt is
+   * written, so the next delivery of the same eSIM cannot start before this one counts as delivered.
    */
   private record(delivery: Claimed, url: string, startedAt: number, result: SendResult): Promise<void> {
     return new Promise<void>((resolve, reject) => {

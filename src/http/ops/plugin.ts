@@ -47,12 +47,17 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  // One labelled child per (method, route, status), made once: the hot path then only adds to buckets.
+  const children = new Map<string, client.Histogram.Internal<'method' | 'route' | 'dialect' | 'status_code'>>();
   app.addHook('onResponse', (request: FastifyRequest, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
-    requestDuration.observe(
-      { method: request.method, route, dialect: dialectOfRoute(route), status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (!child) {
+      child = requestDuration.labels({ method: request.method, route, dialect: dialectOfRoute(route), status_code: String(reply.statusCode) });
+      if (children.size < 5000) children.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
     done();
   });
 
