@@ -120,12 +120,16 @@ export class Allocator {
 
   /** Counts new profiles; the last one marks the order ready and writes ORDER_STATUS in the same transaction. */
   private async recordProgress(trx: Transaction<DB>, order: OrderTable, added: number, nowMs: number): Promise<void> {
+    // Guarded by the status: if the order was failed (and refunded) meanwhile, this transaction must not
+    // make it ready. On PostgreSQL the row lock orders this update and failOrder's; the loser changes nothing.
     const updated = await trx
       .updateTable('orders')
       .set({ allocated_count: sql`allocated_count + ${added}`, updated_at: nowMs })
       .where('id', '=', order.id)
+      .where('status', '=', 'allocating')
       .returning(['allocated_count', 'total_count'])
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!updated) throw new AlreadyAllocated();
     if (Number(updated.allocated_count) >= Number(updated.total_count)) {
       await trx.updateTable('orders').set({ status: 'ready', completed_at: nowMs }).where('id', '=', order.id).execute();
       await emitEvent(trx, { partnerId: order.partner_id, type: 'order.ready', subject: order.id, payload: { orderId: order.id, orderNo: order.order_no, transactionId: order.transaction_id } }, nowMs);
@@ -217,7 +221,14 @@ export class Allocator {
       const nowMs = this.now();
       const order = await trx.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
       if (!order || order.status !== 'allocating') return;
-      await trx.updateTable('orders').set({ status: 'failed', failure_reason: reason.slice(0, 500), completed_at: nowMs, updated_at: nowMs }).where('id', '=', orderId).execute();
+      // Guarded like recordProgress: only one of "ready" and "failed + refunded" can happen to an order.
+      const failed = await trx
+        .updateTable('orders')
+        .set({ status: 'failed', failure_reason: reason.slice(0, 500), completed_at: nowMs, updated_at: nowMs })
+        .where('id', '=', orderId)
+        .where('status', '=', 'allocating')
+        .executeTakeFirst();
+      if (Number(failed.numUpdatedRows) !== 1) return;
       await releaseOrderProfiles(trx, orderId, nowMs);
       await trx.updateTable('esims').set({ esim_status: 'CANCEL', updated_at: nowMs }).where('order_id', '=', orderId).execute();
       await postTransfer(trx, { idempotencyId: `refund:${orderId}`, partnerId: order.partner_id, kind: 'refund', amountMinor: Number(order.amount), currency: order.currency, reference: order.order_no, memo: `order ${order.order_no} failed: ${reason}`.slice(0, 500) }, nowMs);
