@@ -2,7 +2,9 @@
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
 
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error('LRU capacity must be a positive integer');
+  }
 
   get(key: K): V | undefined {
     const value = this.map.get(key);
@@ -16,6 +18,10 @@ export class LruCache<K, V> {
     this.map.delete(key);
     this.map.set(key, value);
     if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+  }
+
+  delete(key: K): void {
+    this.map.delete(key);
   }
 
   get size(): number {

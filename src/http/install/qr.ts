@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import QRCode from 'qrcode';
+import { LruCache as Lru } from '../../lib/lru.ts';
+
+export { Lru };
 
 /**
  * QR images of activation codes. The payload is the eSIM's `ac` exactly as stored (`LPA:1$<SM-DP+>$<MatchingID>`,
@@ -18,41 +21,6 @@ export async function renderQrPng(text: string): Promise<RenderedQr> {
   const png = await QRCode.toBuffer(text, { ...QR_OPTIONS });
   const etag = `"${createHash('sha256').update(png).digest('base64url').slice(0, 32)}"`;
   return { png, etag };
-}
-
-/** A small least-recently-used map: a Map iterates in insertion order, so the first key is the oldest. */
-export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-
-  constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error('LRU capacity must be a positive integer');
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, value);
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next();
-      if (oldest.done) break;
-      this.map.delete(oldest.value);
-    }
-  }
-
-  delete(key: K): void {
-    this.map.delete(key);
-  }
 }
 
 /**
