@@ -324,6 +324,23 @@ describe('eSIM Go dialect', () => {
     expect(mismatch.status).toBe(400);
   });
 
+  it('gives inventory back when new eSIMs cannot be made for an apply (live partner, empty profile pool)', async () => {
+    const live = await server.createPartner({ environment: 'live' });
+    const bought = await eg('/orders', { key: live.accessCode, method: 'POST', body: { type: 'transaction', assign: false, order: [{ type: 'bundle', quantity: 2, item: 'esim_1GB_7D_US_V2' }] } });
+    expect(bought.status).toBe(200);
+    const remaining = async () => (await eg('/inventory', { key: live.accessCode })).json.bundles.find((b: any) => b.name === 'esim_1GB_7D_US_V2').available[0].remaining;
+    expect(await remaining()).toBe(2);
+    const balanceBefore = (await eg('/organisation', { key: live.accessCode })).json;
+    // No profiles were imported for this package: allocation fails for good, the order is failed.
+    await eg('/esims/apply', { key: live.accessCode, method: 'POST', body: { name: 'esim_1GB_7D_US_V2' } });
+    const deadline = Date.now() + 15_000;
+    while ((await remaining()) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await remaining()).toBe(2);
+    const failed = await server.ctx.store.db.selectFrom('orders').select(['status']).where('partner_id', '=', live.partnerId).where('transaction_id', 'like', 'esimgo:%').execute();
+    expect(failed.map((o) => o.status)).toContain('failed');
+    expect((await eg('/organisation', { key: live.accessCode })).json).toEqual(balanceBefore);
+  });
+
   it('buys into inventory, applies to new and existing eSIMs, refunds and revokes', async () => {
     const before = await balance();
     const tx = await eg('/orders', { method: 'POST', body: { type: 'transaction', assign: false, order: [{ type: 'bundle', quantity: 4, item: 'esim_1GB_7D_US_V2' }] } });

@@ -44,6 +44,8 @@ export interface StoredLine {
   subTotalMinor: number;
   iccids?: string[];
   allowReassign: boolean;
+  /** Apply to new eSIMs: the inventory rows each unit came from, given back if the eSIMs cannot be made. */
+  inventoryIds?: string[];
 }
 
 export interface PricedOrder {
@@ -165,6 +167,25 @@ export class Inventory {
     return { order, coreOrder };
   }
 
+  /**
+   * The allocator failed an order for good: if it was an apply-to-new-eSIMs order, the inventory it took goes
+   * back, in the same transaction as the failure (its refund is zero: the money stays in the inventory).
+   */
+  async returnInventoryOfFailedOrder(trx: Trx, orderId: string, nowMs: number): Promise<number> {
+    const row = await trx.selectFrom('esimgo_orders').select(['lines_json']).where('order_id', '=', orderId).where('kind', '=', 'apply').executeTakeFirst();
+    if (!row) return 0;
+    let returned = 0;
+    for (const line of JSON.parse(row.lines_json) as StoredLine[]) {
+      const counts = new Map<string, number>();
+      for (const id of line.inventoryIds ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const [id, n] of counts) {
+        await trx.updateTable('esimgo_inventory').set({ remaining: sql`remaining + ${n}`, updated_at: nowMs }).where('id', '=', id).execute();
+        returned += n;
+      }
+    }
+    return returned;
+  }
+
   /** Applies inventory bundles: to the eSIM given, or to new eSIMs (repeat of them). */
   async apply(partner: Partner, input: { reference: string; items: ApplyItem[]; nameOf: (pkg: PackageTable) => string; nowMs: number }): Promise<{ order: EsimGoOrderTable; coreOrder: OrderTable | null; existing: Array<{ iccid: string; pkg: PackageTable }> }> {
     const { reference, items, nowMs } = input;
@@ -179,7 +200,17 @@ export class Inventory {
         if (item.iccid && item.repeat !== 1) throw new DomainError('invalid_argument', 'repeat cannot be combined with iccid');
         if (!Number.isSafeInteger(item.repeat) || item.repeat < 1) throw new DomainError('invalid_argument', 'repeat must be a positive integer');
         const takes = await this.take(trx, partner.id, item.pkg, item.repeat, nowMs);
-        storedLines.push({ type: 'bundleAssignment', item: input.nameOf(item.pkg), packageCode: item.pkg.package_code, quantity: item.repeat, pricePerUnitMinor: 0, subTotalMinor: 0, iccids: item.iccid ? [item.iccid] : undefined, allowReassign: false });
+        storedLines.push({
+          type: 'bundleAssignment',
+          item: input.nameOf(item.pkg),
+          packageCode: item.pkg.package_code,
+          quantity: item.repeat,
+          pricePerUnitMinor: 0,
+          subTotalMinor: 0,
+          iccids: item.iccid ? [item.iccid] : undefined,
+          allowReassign: false,
+          inventoryIds: item.iccid ? undefined : takes.map((t) => t.inventoryId),
+        });
         if (item.iccid) {
           const esim = await this.usableEsim(trx, partner.id, item.iccid, item.pkg, nowMs);
           await this.addBundle(trx, partner, esim, item.pkg, { priceMinor: takes[0].unitPrice, chargeMinor: 0, reference, index: index++, inventoryId: takes[0].inventoryId }, nowMs);

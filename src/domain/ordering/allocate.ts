@@ -18,6 +18,9 @@ import { checkLowStock } from '../pools/stock.ts';
  * the last one marks the order ready and writes ORDER_STATUS to the outbox in the same transaction.
  */
 export class Allocator {
+  /** Run inside the transaction that fails an order for good (e.g. to give back what the order had reserved). */
+  readonly onOrderFailed: Array<(trx: Transaction<DB>, orderId: string, nowMs: number) => Promise<unknown>> = [];
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly catalog: CatalogService,
@@ -231,7 +234,10 @@ export class Allocator {
       if (Number(failed.numUpdatedRows) !== 1) return;
       await releaseOrderProfiles(trx, orderId, nowMs);
       await trx.updateTable('esims').set({ esim_status: 'CANCEL', updated_at: nowMs }).where('order_id', '=', orderId).execute();
-      await postTransfer(trx, { idempotencyId: `refund:${orderId}`, partnerId: order.partner_id, kind: 'refund', amountMinor: Number(order.amount), currency: order.currency, reference: order.order_no, memo: `order ${order.order_no} failed: ${reason}`.slice(0, 500) }, nowMs);
+      if (Number(order.amount) > 0) {
+        await postTransfer(trx, { idempotencyId: `refund:${orderId}`, partnerId: order.partner_id, kind: 'refund', amountMinor: Number(order.amount), currency: order.currency, reference: order.order_no, memo: `order ${order.order_no} failed: ${reason}`.slice(0, 500) }, nowMs);
+      }
+      for (const hook of this.onOrderFailed) await hook(trx, orderId, nowMs);
       await emitEvent(trx, { partnerId: order.partner_id, type: 'order.failed', subject: orderId, payload: { orderId, orderNo: order.order_no, transactionId: order.transaction_id, reason } }, nowMs);
     });
     const items = await this.db.selectFrom('order_items').select('package_code').where('order_id', '=', orderId).execute();

@@ -78,6 +78,7 @@ export async function esimGoPlugin(app: FastifyInstance, options: { ctx: AppCont
   const names = new BundleNames(ctx.catalog);
   const views = new EsimGoViews(ctx.store.db);
   const inventory = new Inventory(ctx.store.db, ctx.catalog, ctx.ordering);
+  ctx.allocator.onOrderFailed.push((trx, orderId, nowMs) => inventory.returnInventoryOfFailedOrder(trx, orderId, nowMs));
   inventory.onWorkQueued = () => ctx.worker.wake();
   const limiter = new FixedWindow();
   for (const { prefix, version } of ESIMGO_VERSIONS) {
