@@ -383,8 +383,12 @@ describe('dataplans.io API: monthly tiers, currencies, refunds', () => {
     const b = await dp('sandbox', 'POST', '/purchases', partner.accessCode, { form: { slug: pkg.slug } });
     expect(Math.round(Number(b.json.purchase.paid) * 10_000)).toBe(thbList);
 
-    // The same price through eSIM Access, in THB.
-    const order = await server.ea('/esim/order', { transactionId: 'thb-ea-1', packageInfoList: [{ packageCode: pkg.package_code, count: 1 }] }, partner);
+    // The same price through eSIM Access, in THB: listed as charged, so a client sending the listed price is
+    // not refused with 200005.
+    const listed = (await server.ea('/package/list', { packageCode: pkg.package_code }, partner)).json.obj.packageList[0];
+    expect(listed).toMatchObject({ packageCode: pkg.package_code, price: thbList, currencyCode: 'THB' });
+    expect(listed.retailPrice).toBe(Math.round(Number(pkg.retail_price) * (thbList / Number(pkg.price))));
+    const order = await server.ea('/esim/order', { transactionId: 'thb-ea-1', amount: listed.price, packageInfoList: [{ packageCode: pkg.package_code, count: 1, price: listed.price }] }, partner);
     expect(order.json.success, order.text).toBe(true);
 
     // Refund: cancel purchase a's eSIM (never installed) through eSIM Access.

@@ -66,6 +66,21 @@ interface NetworkEntry {
   operatorList: Array<{ operatorName: string; networkType: string }>;
 }
 
+/**
+ * For partners whose currency is not the catalogue's: every price from the partner's price function (its
+ * tier, exchange rate or price list: what esim/order charges), the suggested retail price converted at the
+ * same rate. Not cached: rates and price lists change.
+ */
+export function renderInCurrency(rows: PackageTable[], priceOf: (pkg: PackageTable) => number, currency: string, tierFactorBps: number): string[] {
+  return rows.map((row) => {
+    const wire = toWire(row, tierFactorBps);
+    const price = priceOf(row);
+    const listAtTier = partnerPrice(Number(row.price), tierFactorBps);
+    const rate = listAtTier > 0 ? price / listAtTier : 0;
+    return JSON.stringify({ ...wire, price, currencyCode: currency, retailPrice: Math.round(Number(row.retail_price) * rate) });
+  });
+}
+
 function toWire(row: PackageTable, tierFactorBps: number) {
   const networks = JSON.parse(row.networks_json) as NetworkEntry[];
   const operators = new Map<string, { operatorName: string; networkType: string }>();

@@ -4,7 +4,8 @@ import { formatEsimAccessTime } from '../../../../lib/time.ts';
 import { EsimAccessError } from '../envelope.ts';
 import { optionalEnum, optionalString } from '../params.ts';
 import { RawJson, type RouteTable } from '../plugin.ts';
-import { PackageRenderer } from '../render-package.ts';
+import { PackageRenderer, renderInCurrency } from '../render-package.ts';
+import { LIST_CURRENCY } from '../../../../domain/pricing/pricing.ts';
 import { LruCache } from '../../../../lib/lru.ts';
 
 /** balance/query, package/list and location/list. */
@@ -33,6 +34,11 @@ export function readRoutes(ctx: AppContext): RouteTable {
       }
       // The partner's tier this month (domain/pricing): the price shown is the price esim/order charges.
       const tierFactorBps = (await ctx.pricing.standing(auth.partner, nowMs)).priceFactorBps;
+      if (auth.partner.currency !== LIST_CURRENCY) {
+        const rows = ctx.catalog.list({ locationCode, type, packageCode, slug, iccidPackageCode: basePackageCode });
+        const priceOf = await ctx.pricing.priceFunction(auth.partner, nowMs);
+        return new RawJson(`{"packageList":[${renderInCurrency(rows, priceOf, auth.partner.currency, tierFactorBps).join(',')}]}`);
+      }
       const key = `${ctx.catalog.version}|${tierFactorBps}|${type}|${locationCode ?? ''}|${packageCode ?? ''}|${slug ?? ''}|${basePackageCode ?? ''}`;
       let json = answers.get(key);
       if (json === undefined) {
