@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { connectStore } from '../src/store/connect.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -103,4 +104,19 @@ export function printTable(rows: Array<Record<string, string | number>>): void {
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Waits until no order of the store in `dataDir` is still allocating (so a run does not pay for the last one's backlog). */
+export async function waitForAllocationIdle(dataDir: string, timeoutMs = 60_000): Promise<void> {
+  const store = await connectStore({ databaseUrl: '', dataDir });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const row = await store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'allocating').executeTakeFirstOrThrow();
+      if (Number(row.n) === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await store.close();
+  }
 }

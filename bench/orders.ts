@@ -5,7 +5,7 @@
  * order-to-ready latency is read from the orders table (completed_at - created_at, both server clocks).
  */
 import path from 'node:path';
-import { load, percentile, printTable, startBareFastify, startEsimhub } from './lib.ts';
+import { load, percentile, printTable, startBareFastify, startEsimhub, waitForAllocationIdle } from './lib.ts';
 import { connectStore } from '../src/store/connect.ts';
 
 const durationS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -38,18 +38,7 @@ async function latencies(sinceMs: number): Promise<{ p50: number; p99: number; n
   }
 }
 
-async function waitForIdle(): Promise<void> {
-  const store = await connectStore({ databaseUrl: '', dataDir: hub.dataDir });
-  try {
-    for (let i = 0; i < 600; i++) {
-      const row = await store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'allocating').executeTakeFirstOrThrow();
-      if (Number(row.n) === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await store.close();
-  }
-}
+const waitForIdle = () => waitForAllocationIdle(hub.dataDir);
 
 try {
   // The demo partner holds $1,000; give it enough for the run.

@@ -6,8 +6,7 @@
  * Runs alternate (eSIM Access, /v1, eSIM Access, /v1, …) so drift in the store (it grows) hits both alike;
  * the ratio is of the summed rates. Target: /v1 within 10 % of eSIM Access.
  */
-import { load, printTable, startEsimhub, type LoadResult } from './lib.ts';
-import { connectStore } from '../src/store/connect.ts';
+import { load, printTable, startEsimhub, type LoadResult, waitForAllocationIdle } from './lib.ts';
 
 const durationS = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.ROUNDS ?? 2);
@@ -45,19 +44,7 @@ const v1NoKeyRequest = {
   },
 };
 
-/** Lets the allocation worker drain between runs, so no run pays for the previous one's backlog. */
-async function waitForIdle(): Promise<void> {
-  const store = await connectStore({ databaseUrl: '', dataDir: hub.dataDir });
-  try {
-    for (let i = 0; i < 600; i++) {
-      const row = await store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'allocating').executeTakeFirstOrThrow();
-      if (Number(row.n) === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await store.close();
-  }
-}
+const waitForIdle = () => waitForAllocationIdle(hub.dataDir);
 
 const runOnce = (request: typeof eaRequest, seconds: number) => load({ url: `http://127.0.0.1:${hub.port}`, requests: [request], duration: seconds, connections });
 async function run(request: typeof eaRequest, seconds: number): Promise<LoadResult> {

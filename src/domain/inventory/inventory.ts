@@ -6,10 +6,10 @@ import type { CatalogService } from '../catalog/service.ts';
 import type { Ordering } from '../ordering/ordering.ts';
 import { ALLOCATE_JOB, MAX_PROFILES_PER_ORDER, unitPrice } from '../ordering/ordering.ts';
 import { formatOrderNo, nextSequence } from '../ordering/numbers.ts';
+import { appendBundle } from '../ordering/topup.ts';
 import { DomainError } from '../errors.ts';
 import { postTransfer, walletBalance } from '../ledger/ledger.ts';
 import { checkLowBalance } from '../notifications/low-balance.ts';
-import { alertLevelFor } from '../esims/lifecycle.ts';
 import { newId } from '../../lib/ids.ts';
 import { DAY_MS } from '../../lib/time.ts';
 import { enqueue } from '../../workers/queue.ts';
@@ -359,27 +359,9 @@ export class Inventory {
     await trx.insertInto('orders').values(order).execute();
     await this.charge(trx, partner, `charge:${orderId}`, o.chargeMinor, order.order_no, `eSIM Go bundle ${pkg.package_code} on ${esim.iccid}`, nowMs);
     const current = await trx.selectFrom('esims').selectAll().where('id', '=', esim.id).executeTakeFirstOrThrow();
-    const last = await trx.selectFrom('bundles').select((eb) => eb.fn.max('seq').as('seq')).where('esim_id', '=', esim.id).executeTakeFirst();
-    const bundleId = newId('bnd', nowMs);
     const days = pkg.is_daypass === 1 ? Math.max(1, pkg.duration) : pkg.duration;
-    await trx
-      .insertInto('bundles')
-      .values({ id: bundleId, esim_id: esim.id, seq: Number(last?.seq ?? 0) + 1, order_id: orderId, package_code: pkg.package_code, kind: 'TOPUP', state: 'queued', volume: Number(pkg.volume), used_bytes: 0, duration: days, duration_unit: pkg.duration_unit, data_type: pkg.data_type, period_num: pkg.is_daypass === 1 ? days : null, price: o.priceMinor, activated_at: null, expires_at: null, created_at: nowMs, updated_at: nowMs })
-      .execute();
+    const bundleId = await appendBundle(trx, current, pkg, { orderId, priceMinor: o.priceMinor, days, periodNum: pkg.is_daypass === 1 ? days : null }, nowMs);
     await trx.insertInto('esimgo_bundle_refs').values({ bundle_id: bundleId, partner_id: partner.id, reference: o.reference, assignment_reference: `${o.reference}-${o.index}`, inventory_id: o.inventoryId, created_at: nowMs }).execute();
-    const extendFrom = current.expired_time !== null ? Math.max(Number(current.expired_time), nowMs) : null;
-    await trx
-      .updateTable('esims')
-      .set({
-        total_volume: sql`total_volume + ${Number(pkg.volume)}`,
-        total_duration: sql`total_duration + ${days}`,
-        expired_time: extendFrom !== null ? extendFrom + days * DAY_MS : null,
-        esim_status: current.esim_status === 'USED_UP' ? 'IN_USE' : current.esim_status,
-        usage_alert_level: alertLevelFor(Number(current.order_usage), Number(current.total_volume) + Number(pkg.volume), current.usage_alert_level),
-        updated_at: nowMs,
-      })
-      .where('id', '=', esim.id)
-      .execute();
   }
 
   /** A core order for new eSIMs that charges nothing (the bundles were paid for when bought into inventory). */

@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely';
-import type { DB, Esim, OrderTable, Partner } from '../../store/schema.ts';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, Esim, OrderTable, PackageTable, Partner } from '../../store/schema.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import { DomainError } from '../errors.ts';
 import { postTransfer, walletBalance } from '../ledger/ledger.ts';
@@ -79,45 +79,7 @@ export async function topUp(db: Kysely<DB>, catalog: CatalogService, input: Topu
     await postTransfer(trx, { idempotencyId: `charge:${orderId}`, partnerId: partner.id, kind: 'charge', amountMinor: price, currency: partner.currency, reference: order.order_no, memo: `top-up ${pkg.package_code} on ${current.iccid}` }, nowMs);
     const balanceAfter = (await walletBalance(trx, partner.id)).balanceMinor;
     await checkLowBalance(trx, partner.id, balanceAfter + price, balanceAfter, nowMs);
-    const last = await trx.selectFrom('bundles').select((eb) => eb.fn.max('seq').as('seq')).where('esim_id', '=', esim.id).executeTakeFirst();
-    await trx
-      .insertInto('bundles')
-      .values({
-        id: newId('bnd', nowMs),
-        esim_id: esim.id,
-        seq: Number(last?.seq ?? 0) + 1,
-        order_id: orderId,
-        package_code: pkg.package_code,
-        kind: 'TOPUP',
-        state: 'queued',
-        volume: Number(pkg.volume),
-        used_bytes: 0,
-        duration: pkg.duration,
-        duration_unit: pkg.duration_unit,
-        data_type: pkg.data_type,
-        period_num: null,
-        price,
-        activated_at: null,
-        expires_at: null,
-        created_at: nowMs,
-        updated_at: nowMs,
-      })
-      .execute();
-    // Validity grows by the top-up's duration from the later of now and the current end.
-    const extendFrom = current.expired_time !== null ? Math.max(current.expired_time, nowMs) : null;
-    await trx
-      .updateTable('esims')
-      .set({
-        total_volume: sql`total_volume + ${Number(pkg.volume)}`,
-        total_duration: sql`total_duration + ${pkg.duration}`,
-        expired_time: extendFrom !== null ? extendFrom + pkg.duration * DAY_MS : null,
-        // New data revives a depleted eSIM, and re-arms the usage alerts no longer crossed.
-        esim_status: current.esim_status === 'USED_UP' ? 'IN_USE' : current.esim_status,
-        usage_alert_level: alertLevelFor(Number(current.order_usage), Number(current.total_volume) + Number(pkg.volume), current.usage_alert_level),
-        updated_at: nowMs,
-      })
-      .where('id', '=', esim.id)
-      .execute();
+    await appendBundle(trx, current, pkg, { orderId, priceMinor: price, days: pkg.duration, periodNum: null }, nowMs);
     return order;
   });
   if (!outcome) {
@@ -126,6 +88,60 @@ export async function topUp(db: Kysely<DB>, catalog: CatalogService, input: Topu
   }
   const updated = await db.selectFrom('esims').selectAll().where('id', '=', esim.id).executeTakeFirstOrThrow();
   return { transactionId: input.transactionId, iccid: updated.iccid, esim: updated, created: true };
+}
+
+/**
+ * Puts a further bundle on an eSIM inside the caller's transaction: queued after the bundles it has (used in
+ * order), volume and validity grow by the package's (validity from the later of now and the current end), a
+ * depleted eSIM comes back in use, and usage alerts no longer crossed are re-armed. Returns the bundle id.
+ * Shared by esim/topup and the eSIM Go dialect's bundle assignments.
+ */
+export async function appendBundle(
+  trx: Transaction<DB>,
+  current: Esim,
+  pkg: PackageTable,
+  o: { orderId: string; priceMinor: number; days: number; periodNum: number | null },
+  nowMs: number,
+): Promise<string> {
+  const last = await trx.selectFrom('bundles').select((eb) => eb.fn.max('seq').as('seq')).where('esim_id', '=', current.id).executeTakeFirst();
+  const bundleId = newId('bnd', nowMs);
+  await trx
+    .insertInto('bundles')
+    .values({
+      id: bundleId,
+      esim_id: current.id,
+      seq: Number(last?.seq ?? 0) + 1,
+      order_id: o.orderId,
+      package_code: pkg.package_code,
+      kind: 'TOPUP',
+      state: 'queued',
+      volume: Number(pkg.volume),
+      used_bytes: 0,
+      duration: o.days,
+      duration_unit: pkg.duration_unit,
+      data_type: pkg.data_type,
+      period_num: o.periodNum,
+      price: o.priceMinor,
+      activated_at: null,
+      expires_at: null,
+      created_at: nowMs,
+      updated_at: nowMs,
+    })
+    .execute();
+  const extendFrom = current.expired_time !== null ? Math.max(Number(current.expired_time), nowMs) : null;
+  await trx
+    .updateTable('esims')
+    .set({
+      total_volume: sql`total_volume + ${Number(pkg.volume)}`,
+      total_duration: sql`total_duration + ${o.days}`,
+      expired_time: extendFrom !== null ? extendFrom + o.days * DAY_MS : null,
+      esim_status: current.esim_status === 'USED_UP' ? 'IN_USE' : current.esim_status,
+      usage_alert_level: alertLevelFor(Number(current.order_usage), Number(current.total_volume) + Number(pkg.volume), current.usage_alert_level),
+      updated_at: nowMs,
+    })
+    .where('id', '=', current.id)
+    .execute();
+  return bundleId;
 }
 
 function assertTopupAllowed(esim: Esim, nowMs: number): void {
