@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { connectStore } from '../src/store/connect.ts';
+import { quantile } from '../src/lib/stats.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -101,9 +102,9 @@ export function printTable(rows: Array<Record<string, string | number>>): void {
   for (const r of rows) console.log(keys.map((k, i) => String(r[k]).padEnd(widths[i])).join('  '));
 }
 
+/** The p-th percentile (0..100) of ascending-sorted values; 0 when there are none. */
 export function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return quantile(sorted, p / 100) ?? 0;
 }
 
 /** Waits until no order of the store in `dataDir` is still allocating (so a run does not pay for the last one's backlog). */
@@ -111,10 +112,14 @@ export async function waitForAllocationIdle(dataDir: string, timeoutMs = 60_000)
   const store = await connectStore({ databaseUrl: '', dataDir });
   try {
     const deadline = Date.now() + timeoutMs;
+    // Idle twice 250 ms apart: requests still in flight when the load generator stopped may place orders
+    // just after a first look.
+    let idleLooks = 0;
     while (Date.now() < deadline) {
       const row = await store.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'allocating').executeTakeFirstOrThrow();
-      if (Number(row.n) === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
+      idleLooks = Number(row.n) === 0 ? idleLooks + 1 : 0;
+      if (idleLooks === 2) return;
+      await new Promise((r) => setTimeout(r, idleLooks ? 250 : 100));
     }
   } finally {
     await store.close();

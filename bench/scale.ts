@@ -2,11 +2,13 @@
  * Scale: the same measurements on each store, beside the bare-route baseline, over a large seeded dataset.
  *   node bin/run-ts.js bench/scale.ts
  * Environment: BENCH_ESIMS (default 1000000), BENCH_PARTNERS (1000), BENCH_USAGE (0), BENCH_SECONDS (8),
- * BENCH_STORES (sqlite,postgres), BENCH_PG_URL (postgres://root@127.0.0.1:5432/test).
+ * BENCH_STORES (sqlite,postgres), BENCH_PG_URL (postgres://root@127.0.0.1:5432/test), BENCH_ORDERING_PARTNERS (16:
+ * the order load comes from that many seeded partners in turn; 1 puts every order on one wallet row).
  *
  * For each store:
  * - seeds the data with `esimhub seed` (timed);
- * - orders/s through esim/order with 1 API process, and (PostgreSQL) with 2 API processes (+1 worker);
+ * - orders/s through esim/order with 1 API process, and (PostgreSQL) with 2 API processes (+1 worker),
+ *   counted as orders the store holds afterwards;
  * - esim/query by iccid and by orderNo: p50/p99 over random seeded ids of partner 0;
  * - allocation lag (order placed to allocated) and webhook lag (event to delivered to a local receiver)
  *   p99 under the order load.
@@ -24,6 +26,8 @@ const ESIMS = Number(process.env.BENCH_ESIMS ?? 1_000_000);
 const PARTNERS = Number(process.env.BENCH_PARTNERS ?? 1000);
 const USAGE = Number(process.env.BENCH_USAGE ?? 0);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+/** Partners the order load comes from (BENCH_ORDERING_PARTNERS; 1 = one wallet, the worst case). */
+const ORDERING_PARTNERS = Number(process.env.BENCH_ORDERING_PARTNERS ?? 16);
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as Array<'sqlite' | 'postgres'>;
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
 
@@ -46,13 +50,15 @@ async function serve(env: Record<string, string>, role: 'all' | 'api' | 'worker'
 }
 
 let counter = 0;
-function orderRequest(accessCode: string) {
+/** Orders from several partners in turn, as a wholesale platform sees them (one partner's orders share its wallet row). */
+function orderRequest(accessCodes: string[]) {
   return {
     method: 'POST' as const,
     path: '/api/v1/open/esim/order',
     setupRequest(request: any) {
-      request.headers = { ...request.headers, 'content-type': 'application/json', 'RT-AccessCode': accessCode };
-      request.body = JSON.stringify({ transactionId: `scale-${process.pid}-${++counter}`, packageInfoList: [{ packageCode: 'US_1_7', count: 1 }] });
+      const n = ++counter;
+      request.headers = { ...request.headers, 'content-type': 'application/json', 'RT-AccessCode': accessCodes[n % accessCodes.length] };
+      request.body = JSON.stringify({ transactionId: `scale-${process.pid}-${n}`, packageInfoList: [{ packageCode: 'US_1_7', count: 1 }] });
       return request;
     },
   };
@@ -71,12 +77,20 @@ function queryRequest(accessCode: string, bodies: string[]) {
   };
 }
 
-async function ordersPerSecond(ports: number[], accessCode: string): Promise<{ rps: number; p99: number; non2xx: number }> {
-  const results = await Promise.all(ports.map((port) => load({ url: `http://127.0.0.1:${port}`, connections: Math.round(32 / ports.length), duration: SECONDS, requests: [orderRequest(accessCode)] })));
-  return { rps: results.reduce((s, r) => s + r.requestsPerSecond, 0), p99: Math.max(...results.map((r) => r.latencyP99Ms)), non2xx: results.reduce((s, r) => s + r.non2xx + r.errors, 0) };
+/**
+ * Orders per second as orders the store holds afterwards (eSIM Access answers refusals with HTTP 200, so
+ * the load generator's status counts cannot tell a refused order from a placed one).
+ */
+async function ordersPerSecond(ports: number[], accessCodes: string[], store: Store, partnerIds: string[]): Promise<{ rps: number; p99: number; non2xx: number; refused: number }> {
+  const sinceMs = Date.now();
+  const results = await Promise.all(ports.map((port) => load({ url: `http://127.0.0.1:${port}`, connections: Math.round(32 / ports.length), duration: SECONDS, requests: [orderRequest(accessCodes)] })));
+  await new Promise((r) => setTimeout(r, 500));
+  const made = Number((await store.db.selectFrom('orders').select((eb) => eb.fn.countAll().as('n')).where('partner_id', 'in', partnerIds).where('created_at', '>=', sinceMs).executeTakeFirstOrThrow()).n);
+  const answered = results.reduce((s, r) => s + r.requestsPerSecond * SECONDS, 0);
+  return { rps: made / SECONDS, p99: Math.max(...results.map((r) => r.latencyP99Ms)), non2xx: results.reduce((s, r) => s + r.non2xx + r.errors, 0), refused: Math.max(0, Math.round(answered - made)) };
 }
 
-async function lags(store: Store, partnerId: string, sinceMs: number): Promise<{ allocationP99: number; webhookP99: number; orders: number; webhooks: number }> {
+async function lags(store: Store, partnerIds: string[], sinceMs: number): Promise<{ allocationP99: number; webhookP99: number; orders: number; webhooks: number }> {
   // Wait until the load's orders are allocated and their webhooks delivered (or 60 s).
   for (let i = 0; i < 600; i++) {
     const open = await store.db.selectFrom('orders').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'allocating').executeTakeFirstOrThrow();
@@ -84,8 +98,8 @@ async function lags(store: Store, partnerId: string, sinceMs: number): Promise<{
     if (Number(open.n) === 0 && Number(undelivered.n) === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const orders = await store.db.selectFrom('orders').select(['created_at', 'completed_at']).where('partner_id', '=', partnerId).where('created_at', '>=', sinceMs).where('completed_at', 'is not', null).execute();
-  const hooks = await store.db.selectFrom('webhook_deliveries').select(['created_at', 'delivered_at']).where('partner_id', '=', partnerId).where('created_at', '>=', sinceMs).where('delivered_at', 'is not', null).execute();
+  const orders = await store.db.selectFrom('orders').select(['created_at', 'completed_at']).where('partner_id', 'in', partnerIds).where('created_at', '>=', sinceMs).where('completed_at', 'is not', null).execute();
+  const hooks = await store.db.selectFrom('webhook_deliveries').select(['created_at', 'delivered_at']).where('partner_id', 'in', partnerIds).where('created_at', '>=', sinceMs).where('delivered_at', 'is not', null).execute();
   const a = orders.map((o) => Number(o.completed_at) - Number(o.created_at)).sort((x, y) => x - y);
   const w = hooks.map((h) => Number(h.delivered_at) - Number(h.created_at)).sort((x, y) => x - y);
   return { allocationP99: percentile(a, 99), webhookP99: percentile(w, 99), orders: a.length, webhooks: w.length };
@@ -118,14 +132,19 @@ try {
       const seed = JSON.parse(seeded.stdout);
       rows.push({ store: kind, measure: `seed ${PARTNERS} partners, ${ESIMS} eSIMs, ${USAGE} usage`, value: `${((Date.now() - t0) / 1000).toFixed(1)} s`, p99_ms: '', note: `${Math.round(ESIMS / ((Date.now() - t0) / 1000))} eSIMs/s` });
       const partner = seed.partners[0];
+      const buyers = seed.partners.slice(0, ORDERING_PARTNERS) as Array<{ partnerId: string; accessCode: string }>;
+      const buyerCodes = buyers.map((b) => b.accessCode);
+      const buyerIds = buyers.map((b) => b.partnerId);
       const store = await connectStore({ databaseUrl: env.DATABASE_URL ?? '', dataDir, ...(kind === 'postgres' ? { schema } : {}) });
 
       // One process (role all on SQLite; api + worker on PostgreSQL).
       const first = await serve(env, kind === 'sqlite' ? 'all' : 'api');
       procs.push(first);
       if (kind === 'postgres') procs.push(await serve(env, 'worker'));
-      const save = await fetch(`http://127.0.0.1:${first.port}/api/v1/open/webhook/save`, { method: 'POST', headers: { 'RT-AccessCode': partner.accessCode, 'content-type': 'application/json' }, body: JSON.stringify({ webhook: hookUrl }) });
-      if (!(await save.json() as any).success) throw new Error('webhook/save failed');
+      for (const buyer of buyers) {
+        const save = await fetch(`http://127.0.0.1:${first.port}/api/v1/open/webhook/save`, { method: 'POST', headers: { 'RT-AccessCode': buyer.accessCode, 'content-type': 'application/json' }, body: JSON.stringify({ webhook: hookUrl }) });
+        if (!(await save.json() as any).success) throw new Error('webhook/save failed');
+      }
 
       const byIccid = seed.sample.iccids.map((iccid: string) => JSON.stringify({ iccid, pager: { pageNum: 1, pageSize: 10 } }));
       const byOrder = seed.sample.orderNos.map((orderNo: string) => JSON.stringify({ orderNo, pager: { pageNum: 1, pageSize: 10 } }));
@@ -136,9 +155,9 @@ try {
       }
 
       let since = Date.now();
-      const one = await ordersPerSecond([first.port], partner.accessCode);
-      rows.push({ store: kind, measure: 'esim/order, 1 API process', value: `${Math.round(one.rps)} orders/s`, p99_ms: one.p99, note: `${(one.rps / baseline.requestsPerSecond).toFixed(3)} of baseline, ${one.non2xx} errors` });
-      let lag = await lags(store, partner.partnerId, since);
+      const one = await ordersPerSecond([first.port], buyerCodes, store, buyerIds);
+      rows.push({ store: kind, measure: 'esim/order, 1 API process', value: `${Math.round(one.rps)} orders/s`, p99_ms: one.p99, note: `${(one.rps / baseline.requestsPerSecond).toFixed(3)} of baseline, ${one.non2xx} HTTP errors, about ${one.refused} refused` });
+      let lag = await lags(store, buyerIds, since);
       rows.push({ store: kind, measure: 'allocation lag p99 (1 API)', value: `${lag.allocationP99} ms`, p99_ms: lag.allocationP99, note: `${lag.orders} orders` });
       rows.push({ store: kind, measure: 'webhook lag p99 (1 API)', value: `${lag.webhookP99} ms`, p99_ms: lag.webhookP99, note: `${lag.webhooks} webhooks` });
 
@@ -146,9 +165,9 @@ try {
         const second = await serve(env, 'api');
         procs.push(second);
         since = Date.now();
-        const two = await ordersPerSecond([first.port, second.port], partner.accessCode);
-        rows.push({ store: kind, measure: 'esim/order, 2 API processes', value: `${Math.round(two.rps)} orders/s`, p99_ms: two.p99, note: `${(two.rps / baseline.requestsPerSecond).toFixed(3)} of baseline, ${two.non2xx} errors` });
-        lag = await lags(store, partner.partnerId, since);
+        const two = await ordersPerSecond([first.port, second.port], buyerCodes, store, buyerIds);
+        rows.push({ store: kind, measure: 'esim/order, 2 API processes', value: `${Math.round(two.rps)} orders/s`, p99_ms: two.p99, note: `${(two.rps / baseline.requestsPerSecond).toFixed(3)} of baseline, ${two.non2xx} HTTP errors, about ${two.refused} refused` });
+        lag = await lags(store, buyerIds, since);
         rows.push({ store: kind, measure: 'allocation lag p99 (2 API)', value: `${lag.allocationP99} ms`, p99_ms: lag.allocationP99, note: `${lag.orders} orders` });
         rows.push({ store: kind, measure: 'webhook lag p99 (2 API)', value: `${lag.webhookP99} ms`, p99_ms: lag.webhookP99, note: `${lag.webhooks} webhooks` });
       } else {

@@ -23,6 +23,12 @@ import { WebhookEndpoints } from './domain/notifications/webhooks.ts';
 import { renderEsimAccessWebhook } from './http/dialects/esimaccess/webhook-payload.ts';
 import { makeEsimGoCallbacks } from './http/dialects/esimgo/callbacks.ts';
 import { Pricing } from './domain/pricing/pricing.ts';
+import { ConsoleAccounts } from './domain/console/accounts.ts';
+import { SandboxTwins } from './domain/purchases/twins.ts';
+import { Inventory } from './domain/inventory/inventory.ts';
+import { CatalogWatcher } from './domain/catalog/generation.ts';
+import { verifyPassword } from './domain/console/passwords.ts';
+import { randomBase58 } from './lib/ids.ts';
 
 export function makeLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'esimhub' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -92,12 +98,30 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
     const esim = await store.db.selectFrom('esims').select('package_code').where('partner_id', '=', partnerId).where('iccid', '=', iccid).orderBy('created_at', 'desc').executeTakeFirst();
     return esim?.package_code ?? null;
   };
-  const ctx: AppContext = {
+  // Bought, unapplied bundles (eSIM Go's inventory, also in /v1): given back when the eSIMs they were applied to cannot be made.
+  const inventory = new Inventory(store.db, catalog, ordering);
+  allocator.onOrderFailed.push((trx, orderId, nowMs) => inventory.returnInventoryOfFailedOrder(trx, orderId, nowMs));
+  inventory.onWorkQueued = () => worker.wake();
+// Catalogue and prices live in memory in every process: reload them when another process changes them.
+  const catalogWatcher = new CatalogWatcher(store.db, async () => {
+    pricing.invalidate();
+    await catalog.reload();
+  }, 1000, (err) => log.warn({ err }, 'catalogue generation check failed'));
+  await catalogWatcher.start();
+  const closeStore = store.close;
+  store.close = async () => {
+    catalogWatcher.stop();
+    await closeStore();
+  };
+    const ctx: AppContext = {
     config,
     store,
     log,
     secrets,
     partners,
+    consoleAccounts: new ConsoleAccounts(store.db, partners),
+    twins: new SandboxTwins(store.db, partners, pricing),
+    inventory,
     catalog,
     pricing,
     keys: new KeyResolver(partners),
@@ -130,4 +154,43 @@ export async function ensureDemoPartner(ctx: AppContext): Promise<{ partnerId: s
   const { partner, key } = await ctx.partners.create({ name: 'Demo Sandbox Partner', environment: 'sandbox', depositMinor: 1000 * 10_000 }, ctx.now());
   await ctx.store.db.insertInto('meta').values({ key: DEMO_KEY_META, value: key.keyId }).onConflict((oc) => oc.column('key').doNothing()).execute();
   return { partnerId: partner.id, accessCode: key.accessCode, secretKey: key.secretKey, created: true };
+}
+
+export interface ConsoleLogin {
+  role: 'operator' | 'partner';
+  email: string;
+  /** The first-start password while it is unchanged; null once the user has set their own. */
+  password: string | null;
+}
+
+/**
+ * The console users a first start makes: the operator (OPERATOR_EMAIL / OPERATOR_PASSWORD, or a generated
+ * password) and, with the demo partner, its user `demo@esimhub.local`. Generated passwords are kept sealed
+ * so every start can print them until they are changed.
+ */
+export async function ensureConsoleUsers(ctx: AppContext, demoPartnerId: string | null): Promise<ConsoleLogin[]> {
+  const wanted: Array<{ role: 'operator' | 'partner'; email: string; given: string; partnerId: string | null; meta: string }> = [
+    { role: 'operator', email: ctx.config.operatorEmail, given: ctx.config.operatorPassword, partnerId: null, meta: 'console_operator' },
+  ];
+  if (demoPartnerId) wanted.push({ role: 'partner', email: 'demo@esimhub.local', given: '', partnerId: demoPartnerId, meta: 'console_demo' });
+  const out: ConsoleLogin[] = [];
+  for (const want of wanted) {
+    const db = ctx.store.db;
+    const meta = await db.selectFrom('meta').select('value').where('key', '=', want.meta).executeTakeFirst();
+    if (meta) {
+      const { userId, sealed } = JSON.parse(meta.value) as { userId: string; sealed: string | null };
+      const user = await db.selectFrom('console_users').select(['email', 'password_hash']).where('id', '=', userId).executeTakeFirst();
+      if (!user) continue;
+      const initial = sealed ? ctx.secrets.open(sealed) : null;
+      out.push({ role: want.role, email: user.email, password: initial && (await verifyPassword(initial, user.password_hash)) ? initial : null });
+      continue;
+    }
+    if (await ctx.consoleAccounts.findUserByEmail(want.email)) continue;
+    const password = want.given || randomBase58(16);
+    const user = await ctx.consoleAccounts.createUser({ email: want.email, password, role: want.role, partnerId: want.partnerId }, ctx.now());
+    const value = JSON.stringify({ userId: user.id, sealed: want.given ? null : ctx.secrets.seal(password) });
+    await db.insertInto('meta').values({ key: want.meta, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    out.push({ role: want.role, email: user.email, password: want.given ? null : password });
+  }
+  return out;
 }

@@ -31,6 +31,13 @@ export interface Config {
   purchaseTimeoutMs: number;
   /** Create the demo sandbox partner on first start. */
   seedDemo: boolean;
+  /** Console logins and sign-ups allowed per client IP per second (bursts of as many). */
+  consoleLoginsPerSecond: number;
+  /** Anyone may sign up for a sandbox account in the web console. */
+  consoleSignup: boolean;
+  /** The operator console user made on first start (a password is generated and printed when none is given). */
+  operatorEmail: string;
+  operatorPassword: string;
   /** Bearer token for the operator's internal API (/internal); empty disables it. */
   adminToken: string;
   /** Run the background workers in this process. */
@@ -138,6 +145,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const roleRaw = env.ESIMHUB_ROLE || 'all';
   if (!['all', 'api', 'worker'].includes(roleRaw)) problems.push(`ESIMHUB_ROLE=${JSON.stringify(roleRaw)} must be all, api or worker`);
 
+  if (env.OPERATOR_PASSWORD !== undefined && env.OPERATOR_PASSWORD !== '' && env.OPERATOR_PASSWORD.length < 10) problems.push('OPERATOR_PASSWORD must be at least 10 characters');
+  if (env.OPERATOR_EMAIL !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(env.OPERATOR_EMAIL.trim())) problems.push(`OPERATOR_EMAIL=${JSON.stringify(env.OPERATOR_EMAIL)} is not an email address`);
   const config: Config = {
     port,
     host,
@@ -156,6 +165,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     sandboxHosts: (env.SANDBOX_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     purchaseTimeoutMs: int('PURCHASE_TIMEOUT_MS', 15_000, 100, 300_000),
     seedDemo: bool('SEED_DEMO', true),
+    consoleSignup: bool('CONSOLE_SIGNUP', true),
+    consoleLoginsPerSecond: int('CONSOLE_LOGIN_RATE', 5, 1, 100000),
+    operatorEmail: (env.OPERATOR_EMAIL ?? 'operator@esimhub.local').trim().toLowerCase(),
+    operatorPassword: env.OPERATOR_PASSWORD ?? '',
     adminToken: env.ADMIN_TOKEN ?? '',
     role: (['all', 'api', 'worker'].includes(roleRaw) ? roleRaw : 'all') as Config['role'],
     allowPrivateWebhooks: bool('ALLOW_PRIVATE_WEBHOOKS', false),

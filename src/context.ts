@@ -15,6 +15,9 @@ import type { Scheduler } from './workers/scheduler.ts';
 import type { Dispatcher } from './workers/dispatch.ts';
 import type { WebhookEndpoints } from './domain/notifications/webhooks.ts';
 import type { Pricing } from './domain/pricing/pricing.ts';
+import type { ConsoleAccounts } from './domain/console/accounts.ts';
+import type { SandboxTwins } from './domain/purchases/twins.ts';
+import type { Inventory } from './domain/inventory/inventory.ts';
 
 /** The services one process runs with; built once by bootstrap and handed to dialects and workers. */
 export interface AppContext {
@@ -23,6 +26,12 @@ export interface AppContext {
   log: Logger;
   secrets: SecretBox;
   partners: Partners;
+  /** Live partners' sandbox accounts, reached with the live keys through the sandbox base URLs. */
+  twins: SandboxTwins;
+  /** Bundles bought and not yet applied (eSIM Go's model; also in /v1). */
+  inventory: Inventory;
+  /** Web console users, passwords and sessions. */
+  consoleAccounts: ConsoleAccounts;
   catalog: CatalogService;
   /** Partner prices: monthly tiers, exchange rates and per-currency price lists. */
   pricing: Pricing;

@@ -281,6 +281,18 @@ async function checkInvariants(model: Model, real: Real): Promise<void> {
   const actual = rows.map((r) => `${r.idempotency_id}|${Number(r.amount)}|${r.kind}|${r.partner_id}`).sort();
   const expected = [...model.posted].map(([id, p]) => `${id}|${p.amount}|${p.kind}|${real.partnerIds[p.partner]}`).sort();
   expect(actual).toEqual(expected);
+
+  // The per-month spend the ledger keeps equals the transfers it sums (charges and refunds per partner and month).
+  const spendRows = await real.db.selectFrom('monthly_spend').selectAll().execute();
+  const kept = new Map(spendRows.map((r) => [`${r.partner_id}|${r.month}`, `${Number(r.charges)}/${Number(r.refunds)}`]));
+  const summed = new Map<string, [number, number]>();
+  for (const t of await real.db.selectFrom('ledger_transfers').select(['partner_id', 'kind', 'amount', 'created_at']).where('kind', 'in', ['charge', 'refund']).execute()) {
+    const key = `${t.partner_id}|${new Date(Number(t.created_at)).toISOString().slice(0, 7)}`;
+    const sums = summed.get(key) ?? [0, 0];
+    sums[t.kind === 'charge' ? 0 : 1] += Number(t.amount);
+    summed.set(key, sums);
+  }
+  expect(kept, 'monthly_spend vs transfers').toEqual(new Map([...summed].map(([k, [c, r]]) => [k, `${c}/${r}`])));
 }
 
 type LedgerCommand = fc.AsyncCommand<Model, Real, false>;

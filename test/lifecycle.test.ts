@@ -86,11 +86,13 @@ describe('eSIM lifecycle on the sandbox network and clock', () => {
       ['esim.data_usage', 0.2],
       ['esim.data_usage', 0.1],
       ['esim.status', 'ENABLED'],
+      // The top-up revives the used-up eSIM: the partner is told.
+      ['esim.status', 'ENABLED'],
       ['esim.validity', 1],
       ['esim.status', 'ENABLED'],
     ]);
     const all = await events(partner.partnerId, row.id);
-    expect(all.filter((e) => e.type === 'esim.status').map((e) => e.esimStatus)).toEqual(['IN_USE', 'USED_UP', 'USED_EXPIRED']);
+    expect(all.filter((e) => e.type === 'esim.status').map((e) => e.esimStatus)).toEqual(['IN_USE', 'USED_UP', 'IN_USE', 'USED_EXPIRED']);
     const validity = all.find((e) => e.type === 'esim.validity')!;
     const expiry = all.at(-1)!;
     expect(expiry.at - validity.at).toBe(86_400_000);

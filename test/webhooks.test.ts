@@ -555,6 +555,17 @@ describe('webhook delivery across a SIGKILL, and the CLI', () => {
     }
     // Failing, then hanging mid-request when the process dies.
     await waitFor('a failed attempt of every event', () => idsBy.fail.size >= 8, 15_000);
+    // Attempt records are written in batches: wait until the failed attempts are in the store (a kill may
+    // lose an unwritten attempt record, never a delivery; this test checks the log as well).
+    const watch = await openTestStore(dataDir);
+    try {
+      await waitFor('the failed attempts recorded', async () => {
+        const rows = await watch.db.selectFrom('webhook_attempts').innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id').select('webhook_attempts.delivery_id').where('webhook_deliveries.partner_id', '=', partnerId).where('webhook_attempts.status_code', '=', 503).execute();
+        return new Set(rows.map((r) => r.delivery_id)).size >= 8;
+      }, 15_000, 50);
+    } finally {
+      await watch.close();
+    }
     mode = 'hang';
     await waitFor('hanging requests', () => idsBy.hang.size >= 2, 10_000);
     await killHard(server);

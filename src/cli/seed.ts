@@ -1,3 +1,4 @@
+import { reserveSequence } from '../domain/ordering/numbers.ts';
 import type { Command } from 'commander';
 import { sql, type Insertable } from 'kysely';
 import type { AppContext } from '../context.ts';
@@ -60,11 +61,7 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
   const orderCount = Math.ceil(options.esims / perOrder);
 
   // Reserve the number ranges at once: one update per sequence.
-  const reserve = async (name: 'order' | 'esim', n: number): Promise<number> => {
-    if (n === 0) return 0;
-    const row = await db.updateTable('sequences').set({ value: sql`value + ${n}` }).where('name', '=', name).returning('value').executeTakeFirstOrThrow();
-    return Number(row.value) - n + 1;
-  };
+  const reserve = (name: 'order' | 'esim', n: number): Promise<number> => reserveSequence(db, name, n);
   const firstOrderSeq = await reserve('order', orderCount);
   const firstEsimSeq = await reserve('esim', options.esims);
   const runTag = randomBase58(6);

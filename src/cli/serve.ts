@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { createContext, ensureDemoPartner, makeLogger } from '../bootstrap.ts';
+import { createContext, ensureConsoleUsers, ensureDemoPartner, makeLogger } from '../bootstrap.ts';
 import { buildServer } from '../http/server.ts';
 
 export function registerServe(program: Command): void {
@@ -20,6 +20,7 @@ export function registerServe(program: Command): void {
       const ctx = await createContext(config, log);
       const app = await buildServer(ctx);
       const demo = config.seedDemo ? await ensureDemoPartner(ctx) : null;
+      const consoleLogins = config.role === 'worker' ? [] : await ensureConsoleUsers(ctx, demo?.partnerId ?? null);
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -34,8 +35,13 @@ export function registerServe(program: Command): void {
       const lines = [
         '',
         `esimhub is listening on ${config.host}:${port}  (store: ${ctx.store.description})`,
+        `  Web console:                 ${base}/console/`,
         `  eSIM Access-compatible API:  ${base}/api/v1/open`,
+        `  esimhub API (/v1) and docs:  ${base}/v1  ·  ${base}/docs`,
       ];
+      for (const login of consoleLogins) {
+        lines.push(`  Console ${login.role === 'operator' ? 'operator' : 'demo partner'} login: ${login.email}${login.password ? ` / ${login.password}` : ' (password set by you)'}`);
+      }
       if (demo) {
         lines.push(
           `  Demo sandbox partner ${demo.partnerId}${demo.created ? ' (created now, balance $1,000.00)' : ''}:`,

@@ -10,6 +10,8 @@ import { opsPlugin } from './ops/plugin.ts';
 import { nativeApiPlugin } from './v1/plugin.ts';
 import { esimGoPlugin } from './dialects/esimgo/plugin.ts';
 import { dataplansPlugin } from './dialects/dataplans/plugin.ts';
+import { consolePlugin } from './console/plugin.ts';
+import { SANDBOX_PATH_PREFIX } from './sandbox-base.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 // Request ids: a per-process random prefix plus a counter, unique without a random draw per request.
@@ -40,11 +42,13 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
 
   await app.register(esimAccessPlugin, { prefix: '/api/v1/open', ctx });
   await app.register(nativeApiPlugin, { prefix: '/v1', ctx });
+  await app.register(nativeApiPlugin, { prefix: `${SANDBOX_PATH_PREFIX}/v1`, ctx, sandbox: true });
   await app.register(esimGoPlugin, { ctx });
   await app.register(dataplansPlugin, { ctx });
   await app.register(installPlugin, { ctx });
   await app.register(sandboxPlugin, { prefix: '/sandbox', ctx });
   await app.register(internalPlugin, { prefix: '/internal', ctx });
+  await app.register(consolePlugin, { ctx });
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: { type: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id } });

@@ -3,6 +3,7 @@ import type { EsimGoTables } from './tables/esimgo.ts';
 import type { DataplansTables } from './tables/dataplans.ts';
 import type { NativeApiTables } from './tables/native_api.ts';
 import type { OperationsTables } from './tables/operations.ts';
+import type { ConsoleTables } from './tables/console.ts';
 
 /**
  * Row types of every table. Times are integer milliseconds since the Unix epoch (UTC);
@@ -404,7 +405,7 @@ export interface WebhookAttemptTable {
 }
 
 /** Every table: the core ones below, plus each dialect's and feature's own (see ./tables/). */
-export interface DB extends EsimGoTables, DataplansTables, NativeApiTables, OperationsTables {
+export interface DB extends EsimGoTables, DataplansTables, NativeApiTables, OperationsTables, ConsoleTables {
   partners: PartnerTable;
   api_keys: ApiKeyTable;
   price_tiers: PriceTierTable;

@@ -40,7 +40,7 @@ export interface EaResponse {
 export async function startServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: { worker?: boolean } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-test-'));
   const config = loadConfig(
-    { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SANDBOX_ALLOCATION_DELAY_MS: '0', RATE_LIMIT_PER_SECOND: '100000', ...storeEnv(dataDir), ...env },
+    { DATA_DIR: dataDir, LOG_LEVEL: 'silent', SANDBOX_ALLOCATION_DELAY_MS: '0', RATE_LIMIT_PER_SECOND: '100000', CONSOLE_LOGIN_RATE: '100000', ...storeEnv(dataDir), ...env },
     { port: 0, host: '127.0.0.1', ...overrides },
   );
   const ctx = await createContext(config, pino({ level: 'silent' }));

@@ -1,3 +1,4 @@
+import { bumpCatalogGeneration } from './generation.ts';
 import type { Kysely } from 'kysely';
 import type { DB, PackageTable } from '../../store/schema.ts';
 import type { Store } from '../../store/connect.ts';
@@ -153,7 +154,7 @@ export async function importCatalog(store: Store, input: ParsedCatalog | Catalog
   const rows = Array.isArray(input) ? input : input.rows;
   const readErrors = Array.isArray(input) ? [] : input.errors;
 
-  return store.db.transaction().execute(async (trx): Promise<ImportResult> => {
+  const result = await store.db.transaction().execute(async (trx): Promise<ImportResult> => {
     const { ctx, names, operators, packages: existingRows } = await loadValidationContext(trx);
     const { packages, issues } = validateRows(rows, ctx);
     const errors = [...readErrors, ...issues].sort((a, b) => a.line - b.line);
@@ -193,6 +194,9 @@ export async function importCatalog(store: Store, input: ParsedCatalog | Catalog
     }
     return { ok: true, inserted, updated: out.length - inserted, errors: [] };
   });
+  // Running servers (other processes too) reload the catalogue.
+  if (result.ok) await bumpCatalogGeneration(store.db);
+  return result;
 }
 
 /** Groups that will have at least one active TOPUP package once the import is applied. */

@@ -64,8 +64,9 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
     }
     orderId = order.id;
   }
-  let base = db.selectFrom('esims').where('partner_id', '=', partnerId);
-  if (orderId) base = base.where('order_id', '=', orderId);
+  // An order's eSIMs are all its partner's (checked above): filtering by the order alone leaves the planner one
+  // index (order_id, esim_tran_no) instead of a scan of a large partner's eSIMs in created_at order.
+  let base = orderId ? db.selectFrom('esims').where('order_id', '=', orderId) : db.selectFrom('esims').where('partner_id', '=', partnerId);
   if (q.esimTranNo) base = base.where('esim_tran_no', '=', q.esimTranNo);
   if (q.iccid) base = base.where('iccid', '=', q.iccid);
   if (q.startMs !== undefined) base = base.where('created_at', '>=', q.startMs);
@@ -83,10 +84,7 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
     rows = await base.selectAll().orderBy('created_at', 'desc').limit(1).execute();
     total = rows.length;
   } else {
-    rows = await base
-      .selectAll()
-      .orderBy('created_at')
-      .orderBy('esim_tran_no')
+    rows = await (orderId ? base.selectAll().orderBy('esim_tran_no') : base.selectAll().orderBy('created_at').orderBy('esim_tran_no'))
       .limit(q.pageSize)
       .offset((q.pageNum - 1) * q.pageSize)
       .execute();

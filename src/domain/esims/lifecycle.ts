@@ -70,6 +70,11 @@ async function emitSmdp(trx: Trx, loaded: Loaded, atMs: number, nowMs: number): 
   );
 }
 
+/** Tells the partner of a status change made outside this module (a top-up reviving a used-up eSIM). */
+export async function emitEsimStatusChange(trx: Trx, esimId: string, nowMs: number): Promise<void> {
+  await emitStatus(trx, await load(trx, esimId), nowMs, nowMs);
+}
+
 async function emitStatus(trx: Trx, loaded: Loaded, atMs: number, nowMs: number): Promise<void> {
   await emitEvent(
     trx,

@@ -127,7 +127,27 @@ export async function postTransfer(trx: Transaction<DB>, request: TransferReques
     await debitAccount(trx, debit, request.amountMinor, nowMs);
     await creditAccount(trx, credit, request.amountMinor, nowMs);
   }
+  if (request.partnerId && (request.kind === 'charge' || request.kind === 'refund')) {
+    const charges = request.kind === 'charge' ? request.amountMinor : 0;
+    const refunds = request.kind === 'refund' ? request.amountMinor : 0;
+    await trx
+      .insertInto('monthly_spend')
+      .values({ partner_id: request.partnerId, month: monthKey(nowMs), charges, refunds })
+      .onConflict((oc) => oc.columns(['partner_id', 'month']).doUpdateSet({ charges: sql`monthly_spend.charges + ${charges}`, refunds: sql`monthly_spend.refunds + ${refunds}` }))
+      .execute();
+  }
   return { transfer: inserted as TransferResult['transfer'], created: true };
+}
+
+/** The calendar month (UTC) of a time, as monthly_spend keys it: YYYY-MM. */
+export function monthKey(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 7);
+}
+
+/** A partner's charges minus refunds in the calendar month (UTC) of `nowMs`. */
+export async function monthlySpendOf(db: Db, partnerId: string, nowMs: number): Promise<number> {
+  const row = await db.selectFrom('monthly_spend').select(['charges', 'refunds']).where('partner_id', '=', partnerId).where('month', '=', monthKey(nowMs)).executeTakeFirst();
+  return row ? Math.max(0, Number(row.charges) - Number(row.refunds)) : 0;
 }
 
 /** The guarded update is the balance check: it only matches when the wallet keeps credits >= debits. */

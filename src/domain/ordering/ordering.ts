@@ -1,3 +1,4 @@
+import { transactionRunner, type TransactionRunner } from '../../store/group-commit.ts';
 import type { Kysely } from 'kysely';
 import type { DB, OrderTable, PackageTable, Partner } from '../../store/schema.ts';
 import type { StoreDialect } from '../../store/connect.ts';
@@ -58,7 +59,12 @@ export class Ordering {
     private readonly catalog: CatalogService,
     private readonly supply: SupplyRouter,
     private readonly sandboxAllocationDelayMs: number,
-  ) {}
+  ) {
+    this.placements = transactionRunner(db, dialect);
+  }
+
+  /** Order placements commit in groups on the embedded store (see GroupCommit). */
+  private readonly placements: TransactionRunner;
 
   async findByTransactionId(partnerId: string, kind: OrderTable['kind'], transactionId: string): Promise<OrderTable | undefined> {
     return this.db.selectFrom('orders').selectAll().where('partner_id', '=', partnerId).where('kind', '=', kind).where('transaction_id', '=', transactionId).executeTakeFirst();
@@ -103,7 +109,7 @@ export class Ordering {
     }
     await this.checkStock(partner, priced);
 
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.placements.run(async (trx) => {
       const orderId = newId('ord', nowMs);
       const orderNo = formatOrderNo(await nextSequence(trx, 'order'), nowMs);
       const order: OrderTable = {
@@ -128,15 +134,17 @@ export class Ordering {
       // the loser inserts nothing and answers the winner's order.
       const inserted = await trx.insertInto('orders').values(order).onConflict((oc) => oc.columns(['partner_id', 'kind', 'transaction_id']).doNothing()).executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) return null;
-      await postTransfer(trx, { idempotencyId: `charge:${orderId}`, partnerId: partner.id, kind: 'charge', amountMinor: amount, currency: partner.currency, reference: orderNo, memo: `order ${orderNo}` }, nowMs);
-      const balanceAfter = (await walletBalance(trx, partner.id)).balanceMinor;
-      await checkLowBalance(trx, partner.id, balanceAfter + amount, balanceAfter, nowMs);
       await trx
         .insertInto('order_items')
         .values(priced.map((l, i) => ({ id: newId('itm', nowMs), order_id: orderId, line_no: i + 1, package_code: l.pkg.package_code, count: l.count, period_num: l.periodNum, unit_price: l.unitPriceMinor, line_amount: l.lineAmountMinor })))
         .execute();
       const delayMs = partner.environment === 'sandbox' ? (input.allocationDelayMs ?? this.sandboxAllocationDelayMs) : 0;
       await enqueue(trx, ALLOCATE_JOB, { orderId }, nowMs, { runAtMs: Date.now() + delayMs, jobKey: `allocate:${orderId}` });
+      // The charge comes last: on PostgreSQL the wallet row stays locked from here to the commit, and every
+      // other order of this partner waits for it.
+      await postTransfer(trx, { idempotencyId: `charge:${orderId}`, partnerId: partner.id, kind: 'charge', amountMinor: amount, currency: partner.currency, reference: orderNo, memo: `order ${orderNo}` }, nowMs);
+      const balanceAfter = (await walletBalance(trx, partner.id)).balanceMinor;
+      await checkLowBalance(trx, partner.id, balanceAfter + amount, balanceAfter, nowMs);
       return order;
     });
     if (!result) {

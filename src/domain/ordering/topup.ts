@@ -1,3 +1,4 @@
+import { emitEsimStatusChange } from '../esims/lifecycle.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, Esim, OrderTable, PackageTable, Partner } from '../../store/schema.ts';
 import type { CatalogService } from '../catalog/service.ts';
@@ -141,6 +142,7 @@ export async function appendBundle(
     })
     .where('id', '=', current.id)
     .execute();
+  if (current.esim_status === 'USED_UP') await emitEsimStatusChange(trx, current.id, nowMs);
   return bundleId;
 }
 

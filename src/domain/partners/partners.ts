@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { ApiKeyTable, DB, Partner } from '../../store/schema.ts';
 import { DomainError } from '../errors.ts';
 import { newId, randomHex } from '../../lib/ids.ts';
@@ -41,7 +41,8 @@ export class Partners {
     private readonly keyRollGraceMs: number,
   ) {}
 
-  async create(input: CreatePartnerInput, nowMs: number): Promise<{ partner: Partner; key: IssuedKey }> {
+  /** `alsoInTransaction` runs in the creating transaction (e.g. to add the partner's console user with it). */
+  async create(input: CreatePartnerInput, nowMs: number, alsoInTransaction?: (trx: Kysely<DB>, partner: Partner) => Promise<void>): Promise<{ partner: Partner; key: IssuedKey }> {
     const name = input.name?.trim();
     if (!name || name.length > 200) throw new DomainError('invalid_argument', 'name must be 1..200 characters');
     const environment = input.environment ?? 'sandbox';
@@ -80,6 +81,7 @@ export class Partners {
         partner.last_deposit_amount = deposit;
       }
       const key = await this.insertKey(trx, partner.id, { label: 'default' }, nowMs);
+      if (alsoInTransaction) await alsoInTransaction(trx, partner);
       return { partner, key };
     });
   }
@@ -95,13 +97,7 @@ export class Partners {
   }
 
   async deposit(partnerId: string, amountMinor: number, idempotencyId: string, nowMs: number, memo?: string) {
-    return this.db.transaction().execute(async (trx) => {
-      const partner = await trx.selectFrom('partners').select(['id', 'currency']).where('id', '=', partnerId).executeTakeFirst();
-      if (!partner) throw new DomainError('not_found', `partner ${partnerId} does not exist`);
-      const result = await postTransfer(trx, { idempotencyId, partnerId, kind: 'deposit', amountMinor, currency: partner.currency, memo: memo ?? 'deposit' }, nowMs);
-      if (result.created) await trx.updateTable('partners').set({ last_deposit_amount: amountMinor, updated_at: nowMs }).where('id', '=', partnerId).execute();
-      return result;
-    });
+    return this.db.transaction().execute((trx) => depositIn(trx, partnerId, amountMinor, idempotencyId, nowMs, memo));
   }
 
   async update(partnerId: string, changes: Partial<Pick<Partner, 'status' | 'rate_limit_per_second' | 'price_tier_id' | 'name'>> & { ipBlocklist?: string[] }, nowMs: number) {
@@ -197,4 +193,13 @@ export class Partners {
       .execute();
     return { keyId, accessCode, secretKey };
   }
+}
+
+/** A deposit into a partner's wallet inside the caller's transaction (idempotent by `idempotencyId`). */
+export async function depositIn(trx: Transaction<DB>, partnerId: string, amountMinor: number, idempotencyId: string, nowMs: number, memo?: string) {
+  const partner = await trx.selectFrom('partners').select(['id', 'currency']).where('id', '=', partnerId).executeTakeFirst();
+  if (!partner) throw new DomainError('not_found', `partner ${partnerId} does not exist`);
+  const result = await postTransfer(trx, { idempotencyId, partnerId, kind: 'deposit', amountMinor, currency: partner.currency, memo: memo ?? 'deposit' }, nowMs);
+  if (result.created) await trx.updateTable('partners').set({ last_deposit_amount: amountMinor, updated_at: nowMs }).where('id', '=', partnerId).execute();
+  return result;
 }

@@ -1,3 +1,5 @@
+import { bumpCatalogGeneration } from '../catalog/generation.ts';
+import { monthlySpendOf } from '../ledger/ledger.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, PackageTable, Partner, PriceTierTable } from '../../store/schema.ts';
 import { DomainError } from '../errors.ts';
@@ -69,11 +71,13 @@ export class Pricing {
       .onConflict((oc) => oc.column('currency').doUpdateSet({ units_per_usd_e6: Number(e6), updated_at: nowMs }))
       .execute();
     this.invalidate();
+    await bumpCatalogGeneration(this.db);
   }
 
   async deleteRate(currency: string): Promise<boolean> {
     const result = await this.db.deleteFrom('exchange_rates').where('currency', '=', normalizeCurrency(currency)).executeTakeFirst();
     this.invalidate();
+    await bumpCatalogGeneration(this.db);
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -89,11 +93,13 @@ export class Pricing {
       .onConflict((oc) => oc.columns(['currency', 'package_code']).doUpdateSet({ price: priceMinor, updated_at: nowMs }))
       .execute();
     this.invalidate();
+    await bumpCatalogGeneration(this.db);
   }
 
   async deleteListPrice(currency: string, packageCode: string): Promise<boolean> {
     const result = await this.db.deleteFrom('currency_prices').where('currency', '=', normalizeCurrency(currency)).where('package_code', '=', packageCode).executeTakeFirst();
     this.invalidate();
+    await bumpCatalogGeneration(this.db);
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -129,18 +135,7 @@ export class Pricing {
 
   /** Charges minus refunds on the partner's wallet in the calendar month (UTC) holding nowMs. */
   async monthlySpend(db: Db, partnerId: string, nowMs: number): Promise<number> {
-    const { start, end } = monthOf(nowMs);
-    const row = await db
-      .selectFrom('ledger_transfers')
-      .select([
-        sql<number>`coalesce(sum(case when kind = 'charge' then amount else 0 end), 0)`.as('charges'),
-        sql<number>`coalesce(sum(case when kind = 'refund' then amount else 0 end), 0)`.as('refunds'),
-      ])
-      .where('partner_id', '=', partnerId)
-      .where('created_at', '>=', start)
-      .where('created_at', '<', end)
-      .executeTakeFirstOrThrow();
-    return Math.max(0, Number(row.charges) - Number(row.refunds));
+    return monthlySpendOf(db, partnerId, nowMs);
   }
 
   /** Where a partner stands this month: its tier, spend and the next threshold (amounts in its currency). */

@@ -24,14 +24,20 @@ export class SandboxTwins {
   /** The sandbox account for this partner, read fresh (its clock may have moved). */
   async sandboxOf(partner: Partner, nowMs: number): Promise<Partner> {
     if (partner.environment === 'sandbox') return partner;
-    const link = await this.db.selectFrom('sandbox_twins').select('sandbox_partner_id').where('live_partner_id', '=', partner.id).executeTakeFirst();
-    if (link) return this.partners.get(link.sandbox_partner_id);
+    const twinId = await this.existingTwinOf(partner.id);
+    if (twinId) return this.partners.get(twinId);
     let pending = this.creating.get(partner.id);
     if (!pending) {
       pending = this.create(partner, nowMs).finally(() => this.creating.delete(partner.id));
       this.creating.set(partner.id, pending);
     }
     return pending;
+  }
+
+  /** The sandbox twin a live partner already has (none is made here), or null. */
+  async existingTwinOf(livePartnerId: string): Promise<string | null> {
+    const link = await this.db.selectFrom('sandbox_twins').select('sandbox_partner_id').where('live_partner_id', '=', livePartnerId).executeTakeFirst();
+    return link?.sandbox_partner_id ?? null;
   }
 
   /** The live partner a sandbox twin belongs to, or null. */

@@ -1,7 +1,20 @@
 import { randomInt } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../store/schema.ts';
-import { applyDeviceEvent, consumeData } from '../esims/lifecycle.ts';
+import { applyDeviceEvent, consumeData, type UsageOutcome } from '../esims/lifecycle.ts';
+import { newId } from '../../lib/ids.ts';
+
+/**
+ * Data used on the simulated network: applied to the eSIM and recorded as a usage record, as a supplier's
+ * usage feed would be (so usage history and the console's charts see sandbox use too).
+ */
+export async function simulateDataUse(trx: Transaction<DB>, esimId: string, bytes: number, atMs: number): Promise<UsageOutcome> {
+  const outcome = await consumeData(trx, esimId, bytes, atMs, true);
+  if (outcome.grantedBytes > 0) {
+    await trx.insertInto('usage_records').values({ record_key: `sbx:${newId('use', atMs)}`, esim_id: esimId, bytes: outcome.grantedBytes, period_start: null, period_end: atMs, source: 'sandbox', received_at: atMs }).execute();
+  }
+  return outcome;
+}
 
 /**
  * Traffic mode: sandbox eSIMs of partners who switched it on live realistic lives by themselves. Each tick
@@ -29,7 +42,7 @@ export async function trafficTick(db: Kysely<DB>, realNowMs: number): Promise<nu
         await applyDeviceEvent(db, esim.id, { kind: 'enable' }, atMs);
       } else {
         const bytes = randomInt(1, 64) * 1024 * 1024;
-        await db.transaction().execute((trx) => consumeData(trx, esim.id, bytes, atMs, true));
+        await db.transaction().execute((trx) => simulateDataUse(trx, esim.id, bytes, atMs));
       }
       actions++;
     } catch {

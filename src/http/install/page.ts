@@ -20,6 +20,18 @@ export interface InstallPageData {
   sandbox: boolean;
   /** The profile has left the RELEASED state: it was downloaded (or deleted) already. */
   alreadyDownloaded: boolean;
+  /** The partner's branding, shown instead of a neutral page; null or absent for none. */
+  brand?: InstallBrand | null;
+  /** The branded QR (SVG with logo and name), shown instead of the PNG when there is branding. */
+  brandedQrSrc?: string | null;
+}
+
+export interface InstallBrand {
+  name: string;
+  /** A validated PNG/JPEG/SVG data: URL (domain/console/branding.ts), or null. */
+  logoDataUrl: string | null;
+  /** #rrggbb (validated). */
+  accentColor: string;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -59,19 +71,42 @@ dd{margin:.25rem 0 0}
 code{display:block;font:15px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:.5rem;overflow-wrap:anywhere;-webkit-user-select:all;user-select:all}
 ol{padding-left:1.25rem;margin:.25rem 0 .75rem}
 li{margin:.25rem 0}
+.brand{display:flex;align-items:center;gap:.75rem;margin:.25rem 0 .5rem;padding-bottom:.75rem;border-bottom:3px solid var(--accent)}
+.brand img{height:44px;width:auto;max-width:160px;object-fit:contain}
+.brand span{font-weight:700;font-size:1.15rem}
+.qr img.branded{image-rendering:auto;height:auto}
+.qr .alt-link{display:inline-block;margin-top:.5rem;color:var(--accent)}
 `;
 
-/** Content-Security-Policy for every page built here: no script, no form, no frame, only this stylesheet. */
-export const INSTALL_PAGE_CSP = [
-  "default-src 'none'",
-  "img-src 'self'",
-  `style-src 'sha256-${createHash('sha256').update(CSS).digest('base64')}'`,
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const ACCENT = /^#[0-9a-f]{6}$/i;
 
-function layout(title: string, body: string): string {
+/** The accent as its own stylesheet (allowed by its hash): the page CSS stays one constant. */
+function accentCss(brand: InstallBrand | null | undefined): string | null {
+  return brand && ACCENT.test(brand.accentColor) ? `:root{--accent:${brand.accentColor.toLowerCase()}}` : null;
+}
+
+const styleHash = (css: string) => `'sha256-${createHash('sha256').update(css).digest('base64')}'`;
+
+/** Content-Security-Policy for every page built here: no script, no form, no frame, only this stylesheet. */
+export const INSTALL_PAGE_CSP = installPageCsp(null);
+
+/**
+ * The CSP of an install page: a branded one also allows the accent stylesheet (by hash) and, only when
+ * there is a logo, data: images (the logo is inlined so the page still needs nothing from elsewhere).
+ */
+export function installPageCsp(brand: InstallBrand | null | undefined): string {
+  const accent = accentCss(brand);
+  return [
+    "default-src 'none'",
+    brand?.logoDataUrl ? "img-src 'self' data:" : "img-src 'self'",
+    `style-src ${[styleHash(CSS), ...(accent ? [styleHash(accent)] : [])].join(' ')}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function layout(title: string, body: string, extraCss: string | null = null): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -81,7 +116,7 @@ function layout(title: string, body: string): string {
 <meta name="referrer" content="no-referrer">
 <meta name="format-detection" content="telephone=no">
 <title>${escapeHtml(title)}</title>
-<style>${CSS}</style>
+<style>${CSS}</style>${extraCss ? `\n<style>${extraCss}</style>` : ''}
 </head>
 <body>
 <main>
@@ -104,11 +139,20 @@ export function renderInstallPage(d: InstallPageData): string {
     ? `<dt>Confirmation code</dt>
 <dd><code>${e(d.confirmationCode)}</code><span class="muted">Your phone asks for this code during installation.</span></dd>`
     : '';
-  const body = `<h1>Install your eSIM</h1>
+  const brand = d.brand ?? null;
+  const header = brand
+    ? `<header class="brand">${brand.logoDataUrl ? `<img src="${e(brand.logoDataUrl)}" alt="" height="44">` : ''}<span>${e(brand.name)}</span></header>\n`
+    : '';
+  const qr =
+    brand && d.brandedQrSrc
+      ? `<a href="${e(d.brandedQrSrc)}"><img class="branded" src="${e(d.brandedQrSrc)}" width="300" alt="QR code for installing the eSIM"></a>
+<br><a class="alt-link" href="${e(d.qrSrc)}">QR code as a PNG image</a>`
+      : `<a href="${e(d.qrSrc)}"><img src="${e(d.qrSrc)}" width="300" height="300" alt="QR code for installing the eSIM"></a>`;
+  const body = `${header}<h1>Install your eSIM</h1>
 <p><strong>${e(d.planName)}</strong></p>
 ${notes.join('\n')}
 <section class="qr">
-<a href="${e(d.qrSrc)}"><img src="${e(d.qrSrc)}" width="300" height="300" alt="QR code for installing the eSIM"></a>
+${qr}
 <p class="muted">Scan this code with the phone that should get the eSIM. On iPhone (iOS 17.4 or later) you can also touch and hold the code.</p>
 </section>
 <section>
@@ -147,7 +191,7 @@ ${confirmation}
 </ol>
 </section>
 <p class="muted">ICCID <span>${e(d.iccid)}</span>. Keep this page private: anyone with this link can install the eSIM. Do not delete the eSIM from your phone after installing it.</p>`;
-  return layout(`Install eSIM: ${d.planName}`, body);
+  return layout(brand ? `${brand.name}: install your eSIM` : `Install eSIM: ${d.planName}`, body, accentCss(brand));
 }
 
 /** A short page for errors (404 unknown link, 410 eSIM no longer available). */

@@ -3,6 +3,7 @@ import client from 'prom-client';
 import { sql } from 'kysely';
 import type { AppContext } from '../../context.ts';
 import { pendingMigrations } from '../../store/connect.ts';
+import { quantile } from '../../lib/stats.ts';
 
 /** Which wire dialect a route belongs to (a label of the request metrics). */
 export function dialectOfRoute(route: string): string {
@@ -14,12 +15,6 @@ export function dialectOfRoute(route: string): string {
   if (route.startsWith('/internal')) return 'internal';
   if (route === '/healthz' || route === '/readyz' || route === '/metrics') return 'ops';
   return 'other';
-}
-
-/** Recent-window quantile (0..1) of sorted values; null when empty. */
-function quantile(sorted: number[], q: number): number | null {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 const WINDOW_MS = 5 * 60_000;

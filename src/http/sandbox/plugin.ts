@@ -3,10 +3,12 @@ import type { AppContext } from '../../context.ts';
 import type { Partner } from '../../store/schema.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { findEsim, type EsimRef } from '../../domain/esims/esims.ts';
-import { applyDeviceEvent, consumeData, type DeviceEvent } from '../../domain/esims/lifecycle.ts';
+import { applyDeviceEvent, type DeviceEvent } from '../../domain/esims/lifecycle.ts';
+import { simulateDataUse } from '../../domain/sandbox/traffic.ts';
 import { listSms, receiveSms } from '../../domain/esims/sms.ts';
 import { advanceClock, partnerClock } from '../../domain/sandbox/clock.ts';
 import { HttpError, sendNativeError } from '../native-errors.ts';
+import { CSRF_HEADER, csrfOk, sessionOf, sessionToken } from '../console/session.ts';
 
 /**
  * The simulated network for sandbox partners: device events, data use, SMS from the network and the
@@ -21,15 +23,24 @@ export async function sandboxPlugin(app: FastifyInstance, options: { ctx: AppCon
   async function partnerOf(request: FastifyRequest): Promise<Partner> {
     const header = request.headers['rt-accesscode'] ?? /^Bearer\s+(.+)$/i.exec(String(request.headers.authorization ?? ''))?.[1];
     const accessCode = Array.isArray(header) ? header[0] : header;
+    if (!accessCode && sessionToken(request) !== null) return consolePartner(request);
     if (!accessCode) throw new HttpError(401, 'unauthenticated', 'send your AccessCode in RT-AccessCode or Authorization: Bearer');
     const auth = await ctx.keys.resolve(String(accessCode).trim(), ctx.now());
     if (!auth || auth.partner.status !== 'active') throw new HttpError(401, 'unauthenticated', 'unknown, revoked or suspended AccessCode');
     // A live key reaches its sandbox twin (created by the sandbox base URL, see dialects/dataplans), if it has one.
-    const twin = auth.partner.environment === 'sandbox' ? null : await ctx.store.db.selectFrom('sandbox_twins').select('sandbox_partner_id').where('live_partner_id', '=', auth.partner.id).executeTakeFirst();
-    if (auth.partner.environment !== 'sandbox' && !twin) throw new HttpError(403, 'sandbox_only', 'the simulated network is for sandbox partners only');
+    const twinId = auth.partner.environment === 'sandbox' ? null : await ctx.twins.existingTwinOf(auth.partner.id);
+    if (auth.partner.environment !== 'sandbox' && !twinId) throw new HttpError(403, 'sandbox_only', 'the simulated network is for sandbox partners only');
     // Read the clock fresh: the key cache may hold a partner row from before the last clock move.
-    const fresh = await ctx.store.db.selectFrom('partners').selectAll().where('id', '=', twin?.sandbox_partner_id ?? auth.partner.id).executeTakeFirstOrThrow();
-    return fresh;
+    return ctx.partners.get(twinId ?? auth.partner.id);
+  }
+
+  /** The web console drives the simulated network with its session cookie (and CSRF token). */
+  async function consolePartner(request: FastifyRequest): Promise<Partner> {
+    const session = await sessionOf(ctx, request);
+    if (!session?.partner || session.partner.status !== 'active') throw new HttpError(401, 'unauthenticated', 'the console session has ended; log in again');
+    if (!csrfOk(request, session)) throw new HttpError(403, 'forbidden', `send the session's CSRF token in ${CSRF_HEADER}`);
+    if (session.partner.environment !== 'sandbox') throw new HttpError(403, 'sandbox_only', 'the simulated network is for sandbox partners only');
+    return session.partner;
   }
 
   const nowFor = (partner: Partner) => ctx.now() + Number(partner.clock_offset_ms);
@@ -79,7 +90,7 @@ export async function sandboxPlugin(app: FastifyInstance, options: { ctx: AppCon
     const bytes = body(request).bytes;
     if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes <= 0) throw new HttpError(400, 'invalid_argument', 'bytes must be a positive whole number');
     const esim = await findEsim(ctx.store.db, partner.id, refOf(request.params.ref));
-    const outcome = await ctx.store.db.transaction().execute((trx) => consumeData(trx, esim.id, bytes, nowFor(partner), true));
+    const outcome = await ctx.store.db.transaction().execute((trx) => simulateDataUse(trx, esim.id, bytes, nowFor(partner)));
     ctx.notifyEvents();
     return { grantedBytes: outcome.grantedBytes, ...view(outcome.esim) };
   });

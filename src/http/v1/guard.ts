@@ -5,10 +5,15 @@ import { partnerNow } from '../../context.ts';
 import type { Partner } from '../../store/schema.ts';
 import { isBlocked, type ResolvedKey } from '../key-resolver.ts';
 import { Problem } from './problem.ts';
+import { accountFor } from '../sandbox-base.ts';
+import { CSRF_HEADER, csrfOk, sessionOf, sessionToken } from '../console/session.ts';
 
 /** What a /v1 handler knows about its caller. */
 export interface V1Caller {
-  auth: ResolvedKey;
+  /** The API key, when the caller sent one (console sessions have none). */
+  auth: ResolvedKey | null;
+  /** What rate limits and idempotency keys are scoped to: the API key id, or the console user id. */
+  principalId: string;
   partner: Partner;
   /** The partner's clock (a sandbox clock may run ahead). */
   nowMs: number;
@@ -27,9 +32,14 @@ export function caller(request: FastifyRequest): V1Caller {
 
 const BEARER = /^Bearer\s+(\S{1,128})\s*$/i;
 
-/** onRequest: Bearer AccessCode (the same keys as the dialects), blocklist, account status, rate limit. */
-export async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<void> {
+/**
+ * onRequest: Bearer AccessCode (the same keys as the dialects), blocklist, account status, rate limit. A
+ * request without Authorization may instead carry a web console session cookie (the console is a /v1
+ * client); state-changing requests must then echo the session's CSRF token.
+ */
+export async function authenticate(ctx: AppContext, request: FastifyRequest, viaSandboxBase = false): Promise<void> {
   const header = request.headers.authorization;
+  if (header === undefined && sessionToken(request) !== null) return authenticateSession(ctx, request, viaSandboxBase);
   const match = typeof header === 'string' ? BEARER.exec(header) : null;
   if (!match) throw new Problem('unauthenticated', 'send your AccessCode as Authorization: Bearer <AccessCode>', { headers: { 'www-authenticate': 'Bearer realm="esimhub"' } });
   const realNowMs = ctx.now();
@@ -42,7 +52,21 @@ export async function authenticate(ctx: AppContext, request: FastifyRequest): Pr
   if (waitMs > 0) {
     throw new Problem('rate_limited', `rate limit exceeded: ${perSecond} requests per second per API key; retry after ${waitMs} ms`, { headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } });
   }
-  callers.set(request, { auth, partner: auth.partner, nowMs: partnerNow(ctx, auth.partner) });
+  const partner = await accountFor(ctx, auth.partner, request, viaSandboxBase, realNowMs);
+  callers.set(request, { auth, principalId: auth.key.id, partner, nowMs: partnerNow(ctx, partner) });
+}
+
+async function authenticateSession(ctx: AppContext, request: FastifyRequest, viaSandboxBase: boolean): Promise<void> {
+  const session = await sessionOf(ctx, request);
+  if (!session) throw new Problem('unauthenticated', 'the console session has ended; log in again');
+  if (!session.partner) throw new Problem('forbidden', 'operator accounts have no partner account; use the operator console');
+  if (!csrfOk(request, session)) throw new Problem('forbidden', `send the session's CSRF token in ${CSRF_HEADER}`);
+  if (session.partner.status !== 'active') throw new Problem('forbidden', `the account is ${session.partner.status}`);
+  const perSecond = session.partner.rate_limit_per_second ?? ctx.config.rateLimitPerSecond;
+  const waitMs = await ctx.rateLimiter.acquire(session.user.id, perSecond, ctx.now());
+  if (waitMs > 0) throw new Problem('rate_limited', `rate limit exceeded; retry after ${waitMs} ms`, { headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } });
+  const partner = await accountFor(ctx, session.partner, request, viaSandboxBase, ctx.now());
+  callers.set(request, { auth: null, principalId: session.user.id, partner, nowMs: partnerNow(ctx, partner) });
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -70,7 +94,7 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
   if (key.length === 0 || key.length > 255) throw new Problem('invalid_request', 'Idempotency-Key must be 1-255 characters', { errors: [{ loc: 'header.idempotency-key', msg: 'must be 1-255 characters', type: 'maxLength' }] });
   const who = caller(request);
   who.idempotencyKey = key;
-  const scope = { keyId: who.auth.key.id, method: request.method, path: request.url.split('?')[0], key };
+  const scope = { keyId: who.principalId, method: request.method, path: request.url.split('?')[0], key };
   const hash = requestHash(request);
   const db = ctx.store.db;
   const nowMs = ctx.now();

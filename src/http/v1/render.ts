@@ -20,7 +20,8 @@ interface NetworkEntry {
   operatorList: Array<{ operatorName: string; networkType: string }>;
 }
 
-export function renderPackage(p: PackageTable, tierFactorBps: number): PackageWire {
+/** `priceOf` is the partner's price function (tier, monthly standing, currency): the price an order charges. */
+export function renderPackage(p: PackageTable, priceOf: (pkg: PackageTable) => number, currency: string): PackageWire {
   let networks: NetworkEntry[] = [];
   try {
     networks = JSON.parse(p.networks_json) as NetworkEntry[];
@@ -33,9 +34,9 @@ export function renderPackage(p: PackageTable, tierFactorBps: number): PackageWi
     slug: p.slug,
     name: p.name,
     type: p.type === 'TOPUP' ? 'topup' : 'base',
-    price: partnerPrice(Number(p.price), tierFactorBps),
+    price: priceOf(p),
     retail_price: Number(p.retail_price),
-    currency: p.currency_code,
+    currency,
     volume_bytes: Number(p.volume),
     duration: p.duration,
     duration_unit: p.duration_unit,

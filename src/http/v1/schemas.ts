@@ -176,6 +176,12 @@ export const OrderValidationSchema = Type.Object(
   { title: 'OrderValidation' },
 );
 
+/** GET /v1/orders/{id}/qr-codes.zip: a binary answer, documented as such. */
+export const QrArchiveResponse = {
+  description: 'A ZIP: `<ICCID>.png` (the QR code of the activation code) for every eSIM that can still be installed, and `esims.csv` (iccid, esim_id, status, activation_code, install_url) listing every eSIM of the order',
+  content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } },
+};
+
 export const OrderListQuery = Type.Object({
   ...PageQuery,
   status: Type.Optional(Type.Union([Type.Literal('allocating'), Type.Literal('ready'), Type.Literal('failed')])),

@@ -8,6 +8,10 @@ import { esimgo } from './005_esimgo.ts';
 import { dataplans } from './006_dataplans.ts';
 import { nativeApi } from './007_native_api.ts';
 import { operations } from './008_operations.ts';
+import { consoleTables } from './009_console.ts';
+import { consoleIndexes } from './010_console_indexes.ts';
+import { monthlySpend } from './011_monthly_spend.ts';
+import { pgSequences } from './012_pg_sequences.ts';
 
 /** One ordered list for both stores; names sort in apply order and are never renamed. */
 export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]> = [
@@ -19,4 +23,8 @@ export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]
   ['006_dataplans', dataplans],
   ['007_native_api', nativeApi],
   ['008_operations', operations],
+  ['009_console', consoleTables],
+  ['010_console_indexes', consoleIndexes],
+  ['011_monthly_spend', monthlySpend],
+  ['012_pg_sequences', pgSequences],
 ];

@@ -6,6 +6,16 @@ export interface RateLimitTable {
   tat: number;
 }
 
+/** A partner's charges and refunds in one calendar month (UTC), kept by the ledger with each transfer. */
+export interface MonthlySpendTable {
+  partner_id: string;
+  /** YYYY-MM. */
+  month: string;
+  charges: number;
+  refunds: number;
+}
+
 export interface OperationsTables {
   rate_limits: RateLimitTable;
+  monthly_spend: MonthlySpendTable;
 }

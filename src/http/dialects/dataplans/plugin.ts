@@ -6,7 +6,8 @@ import { isDomainError, type DomainErrorCode } from '../../../domain/errors.ts';
 import { walletBalance } from '../../../domain/ledger/ledger.ts';
 import { formatAmount } from '../../../domain/pricing/pricing.ts';
 import { PurchaseFailed, Purchases, type PurchaseView } from '../../../domain/purchases/purchases.ts';
-import { SandboxTwins } from '../../../domain/purchases/twins.ts';
+import type { SandboxTwins } from '../../../domain/purchases/twins.ts';
+import { accountFor } from '../../sandbox-base.ts';
 import { isBlocked } from '../../key-resolver.ts';
 import { QrCache } from '../../install/qr.ts';
 import { esimAccessPlugin } from '../esimaccess/plugin.ts';
@@ -56,7 +57,7 @@ interface Account {
 /** the dataplans.io-compatible API (/api/v1 and its sandbox base). */
 export async function dataplansPlugin(app: FastifyInstance, options: { ctx: AppContext }): Promise<void> {
   const { ctx } = options;
-  const twins = new SandboxTwins(ctx.store.db, ctx.partners, ctx.pricing);
+  const twins = ctx.twins;
   const purchases = new Purchases({
     db: ctx.store.db,
     catalog: ctx.catalog,
@@ -82,7 +83,7 @@ export async function dataplansPlugin(app: FastifyInstance, options: { ctx: AppC
   await app.register(esimAccessPlugin, {
     prefix: `${SANDBOX_PREFIX}/open`,
     ctx,
-    mapAuth: async (auth, realNowMs) => ({ ...auth, partner: await twins.sandboxOf(auth.partner, realNowMs) }),
+    sandbox: true,
   });
 }
 
@@ -124,9 +125,7 @@ async function dataplansRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
     const perSecond = auth.partner.rate_limit_per_second ?? ctx.config.rateLimitPerSecond;
     const waitMs = await ctx.rateLimiter.acquire(auth.key.id, perSecond, realNowMs);
     if (waitMs > 0) throw new DataplansError(429, `Too many requests: ${perSecond} per second per API key; retry after ${waitMs} ms`, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
-    const sandbox = deps.sandbox || (ctx.config.sandboxHosts ?? []).includes(request.hostname.toLowerCase());
-    let partner = auth.partner;
-    if (sandbox) partner = await twins.sandboxOf(auth.partner, realNowMs);
+    let partner = await accountFor(ctx, auth.partner, request, deps.sandbox, realNowMs);
     // Sandbox clocks move: read the row fresh.
     if (partner.environment === 'sandbox' && partner === auth.partner) partner = await ctx.partners.get(partner.id);
     if (partner.status !== 'active') throw new DataplansError(403, `Forbidden: the account is ${partner.status}`);

@@ -1,3 +1,4 @@
+import { accountFor } from '../../sandbox-base.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../../context.ts';
 import { isDomainError } from '../../../domain/errors.ts';
@@ -29,11 +30,8 @@ export type RouteTable = Record<string, EsimAccessHandler>;
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** mapAuth: picks the account a key reaches (the sandbox base maps live keys to their sandbox twin). */
-export type MapAuth = (auth: ResolvedKey, realNowMs: number) => Promise<ResolvedKey>;
-
 /** `/api/v1/open`: the eSIM Access dialect. It translates wire ⇄ domain and decides nothing itself. */
-export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: AppContext; routes?: RouteTable[]; mapAuth?: MapAuth }): Promise<void> {
+export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: AppContext; routes?: RouteTable[]; /** Mounted at a sandbox base: live keys reach their sandbox twin. */ sandbox?: boolean }): Promise<void> {
   const { ctx } = options;
   // The body is kept as the raw string: signatures cover the bytes as received, and a body with a wrong or
   // missing Content-Type must still be read as JSON.
@@ -56,17 +54,19 @@ export async function esimAccessPlugin(app: FastifyInstance, options: { ctx: App
       app.route({
         method: ['POST', 'GET', 'PUT', 'DELETE', 'PATCH'],
         url: path,
-        handler: (request, reply) => dispatch(ctx, handler, request, reply, options.mapAuth),
+        handler: (request, reply) => dispatch(ctx, handler, request, reply, options.sandbox === true),
       });
     }
   }
 }
 
-async function dispatch(ctx: AppContext, handler: EsimAccessHandler, request: FastifyRequest, reply: FastifyReply, mapAuth?: MapAuth) {
+async function dispatch(ctx: AppContext, handler: EsimAccessHandler, request: FastifyRequest, reply: FastifyReply, viaSandboxBase: boolean) {
   try {
     if (request.method !== 'POST') throw new EsimAccessError('000103', MESSAGES.methodNotSupported);
     const rawBody = typeof request.body === 'string' ? request.body : '';
-    const auth = mapAuth ? await mapAuth(await authenticate(ctx, request, rawBody), ctx.now()) : await authenticate(ctx, request, rawBody);
+    const authenticated = await authenticate(ctx, request, rawBody);
+    const account = await accountFor(ctx, authenticated.partner, request, viaSandboxBase, ctx.now());
+    const auth = account === authenticated.partner ? authenticated : { ...authenticated, partner: account };
     const body = parseBody(rawBody);
     const nowMs = ctx.now() + (auth.partner.environment === 'sandbox' ? Number(auth.partner.clock_offset_ms) : 0);
     const result = await handler({ auth, body, rawBody, request, nowMs });

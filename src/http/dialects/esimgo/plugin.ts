@@ -1,3 +1,4 @@
+import { accountFor, SANDBOX_PATH_PREFIX } from '../../sandbox-base.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { zipSync, strToU8 } from 'fflate';
 import type { AppContext } from '../../../context.ts';
@@ -77,12 +78,12 @@ export async function esimGoPlugin(app: FastifyInstance, options: { ctx: AppCont
   const { ctx } = options;
   const names = new BundleNames(ctx.catalog);
   const views = new EsimGoViews(ctx.store.db);
-  const inventory = new Inventory(ctx.store.db, ctx.catalog, ctx.ordering);
-  ctx.allocator.onOrderFailed.push((trx, orderId, nowMs) => inventory.returnInventoryOfFailedOrder(trx, orderId, nowMs));
-  inventory.onWorkQueued = () => ctx.worker.wake();
+  const inventory = ctx.inventory;
   const limiter = new FixedWindow();
   for (const { prefix, version } of ESIMGO_VERSIONS) {
-    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, limiter }), { prefix });
+    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, limiter, sandbox: false }), { prefix });
+    // The sandbox base: the same keys reach the partner's sandbox twin.
+    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, limiter, sandbox: true }), { prefix: `${SANDBOX_PATH_PREFIX}${prefix}` });
   }
 }
 
@@ -93,6 +94,8 @@ interface Deps {
   views: EsimGoViews;
   inventory: Inventory;
   limiter: FixedWindow;
+  /** Mounted at the sandbox base. */
+  sandbox: boolean;
 }
 
 function sendError(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}) {
@@ -130,7 +133,9 @@ async function versionRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
     reply.header('x-ratelimit-reset', new Date(taken.resetMs).toISOString());
     reply.header('x-ratelimit-cost', '1');
     if (!taken.allowed) throw new EsimGoError(429, 'Rate limit exceeded', { 'retry-after': '1' });
-    auths.set(request, auth);
+    const account = await accountFor(ctx, auth.partner, request, deps.sandbox, nowMs);
+    if (account.status !== 'active') throw new EsimGoError(403, 'Forbidden');
+    auths.set(request, account === auth.partner ? auth : { ...auth, partner: account });
   });
 
   const authOf = (request: FastifyRequest): ResolvedKey => auths.get(request)!;

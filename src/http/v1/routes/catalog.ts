@@ -5,10 +5,10 @@ import { Problem } from '../problem.ts';
 import { caller } from '../guard.ts';
 import { decodeCursor, page } from '../pagination.ts';
 import { findEsimByRef, listOperators } from '../queries.ts';
-import { renderLocation, renderOperator, renderPackage } from '../render.ts';
+import { partnerPrice, renderLocation, renderOperator, renderPackage } from '../render.ts';
 import { IdParams, ListOf, LocationSchema, OperatorSchema, PackageQuery, PackageSchema } from '../schemas.ts';
 import { errorResponses, op } from '../kit.ts';
-import type { PackageTable } from '../../../store/schema.ts';
+import type { PackageTable, Partner } from '../../../store/schema.ts';
 
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get<{ Querystring: { type?: 'country' | 'region' } }>(
@@ -73,8 +73,8 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
         const index = rows.findIndex((p) => p.package_code === after[0]);
         start = index >= 0 ? index + 1 : rows.length;
       }
-      const factor = await ctx.catalog.tierFactorBps(partner.price_tier_id);
-      return page(rows.slice(start, start + limit + 1), limit, (p) => [p.package_code], (p) => renderPackage(p, factor));
+      const priceOf = await partnerPriceOf(ctx, partner, caller(request).nowMs);
+      return page(rows.slice(start, start + limit + 1), limit, (p) => [p.package_code], (p) => renderPackage(p, priceOf, partner.currency));
     },
   );
 
@@ -90,7 +90,15 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
     async (request) => {
       const pkg = ctx.catalog.get(request.params.id);
       if (!pkg) throw new Problem('package_not_found', `The package ${request.params.id} does not exist`);
-      return renderPackage(pkg, await ctx.catalog.tierFactorBps(caller(request).partner.price_tier_id));
+      const who = caller(request);
+      return renderPackage(pkg, await partnerPriceOf(ctx, who.partner, who.nowMs), who.partner.currency);
     },
   );
+}
+
+/** The partner's prices as orders charge them (the pricing service when wired, else list price × tier). */
+async function partnerPriceOf(ctx: AppContext, partner: Partner, nowMs: number): Promise<(pkg: PackageTable) => number> {
+  if (ctx.catalog.priceFor) return ctx.catalog.priceFor(partner, nowMs);
+  const factor = await ctx.catalog.tierFactorBps(partner.price_tier_id);
+  return (pkg) => partnerPrice(Number(pkg.price), factor);
 }

@@ -10,10 +10,16 @@ import { caller } from '../guard.ts';
 import { page } from '../pagination.ts';
 import { findOrder, listOrders, orderItems } from '../queries.ts';
 import { renderOrder, renderPricedLines } from '../render.ts';
-import { CreateOrderBody, IdParams, ListOf, OrderListQuery, OrderSchema, OrderValidationSchema, type CreateOrderInput } from '../schemas.ts';
+import { CreateOrderBody, IdParams, ListOf, OrderListQuery, OrderSchema, OrderValidationSchema, QrArchiveResponse, type CreateOrderInput } from '../schemas.ts';
 import { errorResponses, op } from '../kit.ts';
+import { Problem } from '../problem.ts';
+import { QrCache } from '../../install/qr.ts';
+import { shortUrl } from '../../dialects/esimaccess/render-esim.ts';
+import { buildQrArchive } from '../../../domain/console/qr-archive.ts';
 
 const TRANSACTION_ID_MAX = 50;
+/** Rendered QR PNGs kept for ZIP downloads (an order has at most 30 lines of 30 profiles). */
+const QR_ARCHIVE_CACHE_ENTRIES = 1000;
 
 /**
  * The transaction id of a mutating call: the caller's own, else derived from the Idempotency-Key (so a
@@ -102,6 +108,46 @@ export async function orderRoutes(app: FastifyInstance, ctx: AppContext): Promis
       const rows = await listOrders(ctx.store.db, caller(request).partner.id, { limit, cursor: q.cursor, status: q.status, transactionId: q.transaction_id });
       const items = await orderItems(ctx.store.db, rows.slice(0, limit).map((o) => o.id));
       return page(rows, limit, (o) => [Number(o.created_at), o.id], (o) => renderOrder(o, items.get(o.id) ?? []));
+    },
+  );
+
+  const qrCache = new QrCache(QR_ARCHIVE_CACHE_ENTRIES);
+  app.get<{ Params: { id: string } }>(
+    '/orders/:id/qr-codes.zip',
+    {
+      schema: {
+        ...op('Orders', 'downloadOrderQrCodes', "Download an order's QR codes as a ZIP", {
+          description: 'One PNG per eSIM named by its ICCID (cancelled and revoked eSIMs have none) and esims.csv with every eSIM. While the order is still allocating: 409 order_in_progress with Retry-After.',
+        }),
+        params: IdParams,
+        response: { 200: QrArchiveResponse, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const partnerId = caller(request).partner.id;
+      const order = await findOrder(ctx.store.db, partnerId, request.params.id);
+      if (order.kind !== 'order') throw new DomainError('order_not_found', `The order ${request.params.id} does not exist`);
+      if (order.status === 'allocating') {
+        throw new Problem('order_in_progress', `the order is still being allocated (${order.allocated_count} of ${order.total_count} eSIMs); try again in a moment`, { headers: { 'retry-after': '1' } });
+      }
+      if (order.status === 'failed') throw new Problem('invalid_state', `the order failed (${order.failure_reason ?? 'no profiles'}) and was refunded: it has no eSIMs`);
+      const esims = await ctx.store.db
+        .selectFrom('esims')
+        .select(['id', 'iccid', 'esim_status', 'ac', 'short_code'])
+        .where('partner_id', '=', partnerId)
+        .where('order_id', '=', order.id)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      const zip = await buildQrArchive(
+        esims.map((e) => ({ id: e.id, iccid: e.iccid, status: e.esim_status, activationCode: e.ac, installUrl: shortUrl(ctx.config.publicBaseUrl, e) })),
+        async (code) => (await qrCache.get(code)).png,
+      );
+      return reply
+        .type('application/zip')
+        .header('content-disposition', `attachment; filename="qr-codes-${order.order_no}.zip"`)
+        .header('cache-control', 'private, no-store')
+        .send(Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength));
     },
   );
 
