@@ -149,9 +149,12 @@ export async function migrate(store: Store, schema?: string): Promise<void> {
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   let { error, results } = await migrator.migrateToLatest();
-  // Kysely's migrator introspects every schema of the database; a schema dropped by someone else meanwhile
-  // (another tenant, another test file) fails that query with 3F000. Nothing was applied then: try again.
-  for (let attempt = 0; error && (error as { code?: string }).code === '3F000' && attempt < 5; attempt++) {
+  // Kysely's migrator introspects every schema of the database; a schema or table dropped by someone else
+  // meanwhile (another tenant, another test file) fails that query with 3F000 (schema), 42P01 (relation), 42703 (column) or
+  // XX000 (catalog lookup). When no migration reports an error, nothing was applied: try again.
+  const raceCodes = new Set(['3F000', '42P01', '42703', 'XX000']);
+  const lostRace = () => !!error && raceCodes.has((error as { code?: string }).code ?? '') && !results?.some((r) => r.status === 'Error');
+  for (let attempt = 0; lostRace() && attempt < 8; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
     ({ error, results } = await migrator.migrateToLatest());
   }
