@@ -28,14 +28,39 @@ export interface ConnectOptions {
   poolSize?: number;
 }
 
+/** An Idempotency-Key's identity: per API key (or console user), method and path. */
+export interface IdempotencyScope {
+  keyId: string;
+  method: string;
+  path: string;
+  key: string;
+}
+
 export interface FastReads {
   ledgerAccount(accountId: string): Promise<{ debits_posted: number; credits_posted: number; currency: string; updated_at: number } | undefined>;
+  /** Inserts an in-flight claim of an Idempotency-Key unless the key is already there; true when inserted. */
+  claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, lockedUntilMs: number, nowMs: number, expiresAtMs: number): Promise<boolean>;
+  /** Stores the answer of a claimed key (state done). */
+  finishIdempotencyKey(scope: IdempotencyScope, response: { status: number; body: string | null; type: string | null }): Promise<void>;
 }
 
 function kyselyFastReads(db: Kysely<DB>): FastReads {
+  const scoped = <Q extends { where: (...args: any[]) => any }>(query: Q, scope: IdempotencyScope): Q =>
+    query.where('key_id', '=', scope.keyId).where('method', '=', scope.method).where('path', '=', scope.path).where('idempotency_key', '=', scope.key) as Q;
   return {
     ledgerAccount: (accountId) =>
       db.selectFrom('ledger_accounts').select(['debits_posted', 'credits_posted', 'currency', 'updated_at']).where('id', '=', accountId).executeTakeFirst(),
+    async claimIdempotencyKey(scope, requestHash, lockedUntilMs, nowMs, expiresAtMs) {
+      const inserted = await db
+        .insertInto('idempotency_keys')
+        .values({ key_id: scope.keyId, method: scope.method, path: scope.path, idempotency_key: scope.key, request_hash: requestHash, state: 'in_flight', response_status: null, response_body: null, response_type: null, locked_until: lockedUntilMs, created_at: nowMs, expires_at: expiresAtMs })
+        .onConflict((oc) => oc.columns(['key_id', 'method', 'path', 'idempotency_key']).doNothing())
+        .executeTakeFirst();
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async finishIdempotencyKey(scope, response) {
+      await scoped(db.updateTable('idempotency_keys').set({ state: 'done', response_status: response.status, response_body: response.body, response_type: response.type }), scope).execute();
+    },
   };
 }
 
@@ -63,14 +88,34 @@ async function connectSqlite(file: string): Promise<Store> {
   sqlite.defaultSafeIntegers(false);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const viaKysely = kyselyFastReads(db);
-  let accountStatement: import('better-sqlite3').Statement | null = null;
+  const statements = new Map<string, import('better-sqlite3').Statement>();
+  const statement = (source: string) => {
+    let found = statements.get(source);
+    if (!found) statements.set(source, (found = sqlite.prepare(source)));
+    return found;
+  };
+  // One connection serves the process. While another request's transaction is open on it, a direct
+  // statement would see (or, writing, join) that transaction, so it waits its turn through Kysely;
+  // otherwise it runs synchronously: no query building, no mutex, no promise hops, and a write commits alone.
   const fast: FastReads = {
-    // One connection serves the process. While another request's transaction is open on it, a direct read
-    // would see uncommitted rows, so it waits its turn through Kysely; otherwise it reads synchronously.
     ledgerAccount: async (accountId) => {
       if (sqlite.inTransaction) return viaKysely.ledgerAccount(accountId);
-      accountStatement ??= sqlite.prepare('select debits_posted, credits_posted, currency, updated_at from ledger_accounts where id = ?');
-      return accountStatement.get(accountId) as any;
+      return statement('select debits_posted, credits_posted, currency, updated_at from ledger_accounts where id = ?').get(accountId) as any;
+    },
+    claimIdempotencyKey: async (scope, requestHash, lockedUntilMs, nowMs, expiresAtMs) => {
+      if (sqlite.inTransaction) return viaKysely.claimIdempotencyKey(scope, requestHash, lockedUntilMs, nowMs, expiresAtMs);
+      const result = statement(
+        `insert into idempotency_keys (key_id, method, path, idempotency_key, request_hash, state, locked_until, created_at, expires_at)
+         values (?, ?, ?, ?, ?, 'in_flight', ?, ?, ?) on conflict (key_id, method, path, idempotency_key) do nothing`,
+      ).run(scope.keyId, scope.method, scope.path, scope.key, requestHash, lockedUntilMs, nowMs, expiresAtMs);
+      return result.changes === 1;
+    },
+    finishIdempotencyKey: async (scope, response) => {
+      if (sqlite.inTransaction) return viaKysely.finishIdempotencyKey(scope, response);
+      statement(
+        `update idempotency_keys set state = 'done', response_status = ?, response_body = ?, response_type = ?
+         where key_id = ? and method = ? and path = ? and idempotency_key = ?`,
+      ).run(response.status, response.body, response.type, scope.keyId, scope.method, scope.path, scope.key);
     },
   };
   const store: Store = { db, dialect: 'sqlite', description: `sqlite ${file}`, fast, close: () => db.destroy() };

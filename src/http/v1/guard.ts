@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { partnerNow } from '../../context.ts';
 import type { Partner } from '../../store/schema.ts';
+import type { IdempotencyScope } from '../../store/connect.ts';
 import { isBlocked, type ResolvedKey } from '../key-resolver.ts';
 import { Problem } from './problem.ts';
 import { accountFor } from '../sandbox-base.ts';
@@ -22,7 +23,7 @@ export interface V1Caller {
 }
 
 const callers = new WeakMap<FastifyRequest, V1Caller>();
-const claims = new WeakMap<FastifyRequest, { keyId: string; method: string; path: string; key: string }>();
+const claims = new WeakMap<FastifyRequest, IdempotencyScope>();
 
 export function caller(request: FastifyRequest): V1Caller {
   const found = callers.get(request);
@@ -99,12 +100,7 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
   const db = ctx.store.db;
   const nowMs = ctx.now();
   for (let attempt = 0; attempt < 3; attempt++) {
-    const inserted = await db
-      .insertInto('idempotency_keys')
-      .values({ key_id: scope.keyId, method: scope.method, path: scope.path, idempotency_key: key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, response_type: null, locked_until: nowMs + IN_FLIGHT_LEASE_MS, created_at: nowMs, expires_at: nowMs + IDEMPOTENCY_RETENTION_MS })
-      .onConflict((oc) => oc.columns(['key_id', 'method', 'path', 'idempotency_key']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
+    if (await ctx.store.fast.claimIdempotencyKey(scope, hash, nowMs + IN_FLIGHT_LEASE_MS, nowMs, nowMs + IDEMPOTENCY_RETENTION_MS)) {
       claims.set(request, scope);
       return false;
     }
@@ -137,7 +133,7 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function where<Q extends { where: (...args: any[]) => any }>(query: Q, scope: { keyId: string; method: string; path: string; key: string }): Q {
+function where<Q extends { where: (...args: any[]) => any }>(query: Q, scope: IdempotencyScope): Q {
   return query.where('key_id', '=', scope.keyId).where('method', '=', scope.method).where('path', '=', scope.path).where('idempotency_key', '=', scope.key) as Q;
 }
 
@@ -156,10 +152,7 @@ export async function finishIdempotencyKey(ctx: AppContext, request: FastifyRequ
   }
   const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
   const type = reply.getHeader('content-type');
-  await where(
-    db.updateTable('idempotency_keys').set({ state: 'done', response_status: reply.statusCode, response_body: body, response_type: typeof type === 'string' ? type : null }),
-    scope,
-  ).execute();
+  await ctx.store.fast.finishIdempotencyKey(scope, { status: reply.statusCode, body, type: typeof type === 'string' ? type : null });
 }
 
 /** Deletes expired keys; cheap, run now and then. */
