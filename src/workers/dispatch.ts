@@ -1,7 +1,7 @@
 import os from 'node:os';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
-import type { DB, WebhookDeliveryTable } from '../store/schema.ts';
+import type { DB, EventTable, PartnerTable, WebhookDeliveryTable } from '../store/schema.ts';
 import type { StoreDialect } from '../store/connect.ts';
 import type { SecretBox } from '../lib/secrets.ts';
 import { newId, randomBase58 } from '../lib/ids.ts';
@@ -100,6 +100,8 @@ export function nextAttemptAfterFailure(input: {
 export const CHECK_HEALTH_BODY = JSON.stringify({ notifyType: 'CHECK_HEALTH', content: { orderNo: '1234567890', orderStatus: 'Test' } });
 
 type Claimed = WebhookDeliveryTable;
+type EventRow = Selectable<EventTable>;
+type PartnerEndpoint = Pick<Selectable<PartnerTable>, 'id' | 'environment' | 'webhook_url' | 'webhook_secret_enc'>;
 
 export class Dispatcher {
   readonly id = `${os.hostname()}:${process.pid}:whd:${randomBase58(6)}`;
@@ -261,8 +263,24 @@ export class Dispatcher {
     // free and claim them together, rather than one scan per finished request.
     if (this.inFlight.size > 0 && free < Math.max(1, Math.floor(this.concurrency / 4))) return 0;
     const claimed = await this.claim(free, this.now());
+    if (!claimed.length) return 0;
+    // The events and partners of the whole batch in two queries, not two per delivery.
+    const { db } = this.options;
+    const [events, partners] = await Promise.all([
+      db.selectFrom('events').selectAll().where('id', 'in', [...new Set(claimed.map((d) => d.event_id))]).execute(),
+      db.selectFrom('partners').select(['id', 'environment', 'webhook_url', 'webhook_secret_enc']).where('id', 'in', [...new Set(claimed.map((d) => d.partner_id))]).execute(),
+    ]).catch(() => [[], []] as const);
+    const eventById = new Map(events.map((e) => [e.id, e]));
+    const partnerById = new Map(partners.map((p) => [p.id, p]));
+    const dialectById = new Map<string, Promise<string | undefined>>();
+    for (const partner of partners) {
+      const dialect = Promise.resolve().then(() => this.options.dialectOf?.(partner));
+      dialect.catch(() => undefined); // a failure surfaces in each delivery that awaits it (a failed attempt)
+      dialectById.set(partner.id, dialect);
+    }
     for (const delivery of claimed) {
-      const run = this.deliver(delivery).finally(() => {
+      const loaded = { event: eventById.get(delivery.event_id), partner: partnerById.get(delivery.partner_id), dialect: dialectById.get(delivery.partner_id) };
+      const run = this.deliver(delivery, loaded).finally(() => {
         this.inFlight.delete(delivery.id);
         this.wake();
       });
@@ -285,30 +303,34 @@ export class Dispatcher {
       const inFlight = new Map(busy.map((b) => [b.partner_id, Number(b.n)]));
       const saturated = [...inFlight].filter(([, n]) => n >= this.perPartner).map(([p]) => p);
 
-      let candidates = trx
-        .selectFrom('webhook_deliveries as d')
-        .select(['d.id', 'd.partner_id'])
-        .where('d.status', 'in', ['pending', 'failed'])
-        .where('d.next_attempt_at', '<=', nowMs)
-        .where((eb) => eb.or([eb('d.locked_until', 'is', null), eb('d.locked_until', '<', nowMs)]))
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('webhook_deliveries as e')
-                .select(sql.lit(1).as('one'))
-                .whereRef('e.partner_id', '=', 'd.partner_id')
-                .whereRef('e.subject', '=', 'd.subject')
-                .whereRef('e.event_seq', '<', 'd.event_seq')
-                .where('e.status', 'in', ['pending', 'failed']),
+      // One walk of the due index per status: `status in (…)` with this order would sort the whole backlog.
+      const due = (status: 'pending' | 'failed') => {
+        let candidates = trx
+          .selectFrom('webhook_deliveries as d')
+          .select(['d.id', 'd.partner_id', 'd.next_attempt_at', 'd.event_seq'])
+          .where('d.status', '=', status)
+          .where('d.next_attempt_at', '<=', nowMs)
+          .where((eb) => eb.or([eb('d.locked_until', 'is', null), eb('d.locked_until', '<', nowMs)]))
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('webhook_deliveries as e')
+                  .select(sql.lit(1).as('one'))
+                  .whereRef('e.partner_id', '=', 'd.partner_id')
+                  .whereRef('e.subject', '=', 'd.subject')
+                  .whereRef('e.event_seq', '<', 'd.event_seq')
+                  .where('e.status', 'in', ['pending', 'failed']),
+              ),
             ),
-          ),
-        )
-        .orderBy('d.next_attempt_at')
-        .orderBy('d.event_seq')
-        .limit(Math.min(500, limit * 4));
-      if (saturated.length) candidates = candidates.where('d.partner_id', 'not in', saturated);
-      if (dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
-      const rows = await candidates.execute();
+          )
+          .orderBy('d.next_attempt_at')
+          .orderBy('d.event_seq')
+          .limit(Math.min(500, limit * 4));
+        if (saturated.length) candidates = candidates.where('d.partner_id', 'not in', saturated);
+        if (dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
+        return candidates.execute();
+      };
+      const rows = [...(await due('pending')), ...(await due('failed'))].sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || Number(a.event_seq) - Number(b.event_seq));
 
       const chosen: string[] = [];
       for (const row of rows) {
@@ -329,15 +351,16 @@ export class Dispatcher {
     });
   }
 
-  private async deliver(delivery: Claimed): Promise<void> {
+  /** Sends one claimed delivery; `loaded` holds what the claim read for its whole batch already. */
+  private async deliver(delivery: Claimed, loaded: { event?: EventRow; partner?: PartnerEndpoint; dialect?: Promise<string | undefined> } = {}): Promise<void> {
     const { db, log } = this.options;
     try {
-      const event = await db.selectFrom('events').selectAll().where('id', '=', delivery.event_id).executeTakeFirst();
-      const partner = await db.selectFrom('partners').select(['id', 'environment', 'webhook_url', 'webhook_secret_enc']).where('id', '=', delivery.partner_id).executeTakeFirst();
+      const event = loaded.event ?? (await db.selectFrom('events').selectAll().where('id', '=', delivery.event_id).executeTakeFirst());
+      const partner = loaded.partner ?? (await db.selectFrom('partners').select(['id', 'environment', 'webhook_url', 'webhook_secret_enc']).where('id', '=', delivery.partner_id).executeTakeFirst());
       if (!event || !partner) return await this.giveUp(delivery, 'the event or the partner no longer exists');
       const url = partner.webhook_url;
       if (!url) return await this.giveUp(delivery, 'the partner removed its webhook endpoint');
-      const dialectName = (await this.options.dialectOf?.(partner)) ?? Object.keys(this.options.renderers)[0];
+      const dialectName = (loaded.partner && loaded.dialect ? await loaded.dialect : await this.options.dialectOf?.(partner)) ?? Object.keys(this.options.renderers)[0];
       const renderer = this.options.renderers[dialectName];
       const rendered = await renderer?.({ id: event.id, type: event.type, partnerId: event.partner_id, subject: event.subject, payload: JSON.parse(event.payload), occurredAtMs: Number(event.occurred_at) });
       if (rendered === null || rendered === undefined) return await this.giveUp(delivery, `the ${dialectName} dialect has no notification for ${event.type} events`);

@@ -12,6 +12,7 @@ import { consoleTables } from './009_console.ts';
 import { consoleIndexes } from './010_console_indexes.ts';
 import { monthlySpend } from './011_monthly_spend.ts';
 import { pgSequences } from './012_pg_sequences.ts';
+import { webhookDueOrder } from './013_webhook_due_order.ts';
 
 /** One ordered list for both stores; names sort in apply order and are never renamed. */
 export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]> = [
@@ -27,4 +28,5 @@ export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]
   ['010_console_indexes', consoleIndexes],
   ['011_monthly_spend', monthlySpend],
   ['012_pg_sequences', pgSequences],
+  ['013_webhook_due_order', webhookDueOrder],
 ];
