@@ -11,9 +11,11 @@ import { DomainError } from '../src/domain/errors.ts';
 import { Partners, ensurePriceTiers } from '../src/domain/partners/partners.ts';
 import { SecretBox } from '../src/lib/secrets.ts';
 import {
+  postTransfer,
   transfer,
   walletAccountId,
   walletBalance,
+  walletBalanceFast,
   walletBalanceFromTransfers,
   type TransferKind,
   type TransferRequest,
@@ -706,3 +708,36 @@ for (const backend of backends) {
     );
   });
 }
+
+describe('ledger: the hot-path balance read (balance/query)', () => {
+  it('answers every change at once: its own process’s transfers, and another process’s within 50 ms', async () => {
+    const ts = await openSqlite();
+    const file = ts.store.description.replace(/^sqlite /, '');
+    const other = await connectStore({ databaseUrl: `sqlite:${file}`, dataDir: path.dirname(file) });
+    try {
+      const { partner } = await ts.partners.create({ name: 'Fast', depositMinor: 100_000 }, Date.now());
+      const fast = () => walletBalanceFast(ts.store, partner.id).then((b) => b.balanceMinor);
+      expect(await fast()).toBe(100_000);
+      expect(await fast()).toBe(100_000); // remembered
+      // A charge by this connection shows on the very next read.
+      await transfer(ts.db, { idempotencyId: 'c1', partnerId: partner.id, kind: 'charge', amountMinor: 30_000, currency: CURRENCY }, Date.now());
+      expect(await fast()).toBe(70_000);
+      // So does a charge inside a transaction that is still open (the read waits for it) and then commits.
+      let during: Promise<number> | null = null;
+      await ts.db.transaction().execute(async (trx) => {
+        await postTransfer(trx, { idempotencyId: 'c2', partnerId: partner.id, kind: 'charge', amountMinor: 10_000, currency: CURRENCY }, Date.now());
+        during = fast(); // another request reading while this transaction is open
+      });
+      expect(await during).toBe(60_000);
+      expect(await fast()).toBe(60_000);
+      // A deposit by another connection (a CLI command in another process) shows within the external check interval.
+      await transfer(other.db, { idempotencyId: 'd2', partnerId: partner.id, kind: 'deposit', amountMinor: 5_000, currency: CURRENCY }, Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await fast()).toBe(65_000);
+      expect(await walletBalance(ts.db, partner.id).then((b) => b.balanceMinor)).toBe(65_000);
+    } finally {
+      await other.close();
+      await ts.dispose();
+    }
+  });
+});

@@ -36,8 +36,15 @@ export interface IdempotencyScope {
   key: string;
 }
 
+export interface LedgerAccountRow {
+  debits_posted: number;
+  credits_posted: number;
+  currency: string;
+  updated_at: number;
+}
+
 export interface FastReads {
-  ledgerAccount(accountId: string): Promise<{ debits_posted: number; credits_posted: number; currency: string; updated_at: number } | undefined>;
+  ledgerAccount(accountId: string): Promise<Readonly<LedgerAccountRow> | undefined>;
   /** Inserts an in-flight claim of an Idempotency-Key unless the key is already there; true when inserted. */
   claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, lockedUntilMs: number, nowMs: number, expiresAtMs: number): Promise<boolean>;
   /** Stores the answer of a claimed key (state done). */
@@ -94,13 +101,44 @@ async function connectSqlite(file: string): Promise<Store> {
     if (!found) statements.set(source, (found = sqlite.prepare(source)));
     return found;
   };
+  // Ledger account rows read through the fast path are remembered until something changes them. A write by
+  // this process (every order, deposit and refund the server makes) moves total_changes(), checked on every
+  // read for next to nothing: this process never answers a balance older than its own last write. A commit
+  // by another process (a CLI command) moves data_version; that check starts a read transaction, which
+  // costs as much as the read itself, so it runs at most every EXTERNAL_CHECK_MS.
+  const EXTERNAL_CHECK_MS = 50;
+  const accounts = new Map<string, LedgerAccountRow>();
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  const totalChanges = sqlite.prepare('select total_changes()').pluck();
+  let seenVersion = -1;
+  let seenChanges = -1;
+  let versionCheckedAtMs = 0;
+  const validate = () => {
+    const changes = totalChanges.get() as number;
+    const nowMs = Date.now();
+    let version = seenVersion;
+    if (nowMs - versionCheckedAtMs >= EXTERNAL_CHECK_MS) {
+      version = dataVersion.get() as number;
+      versionCheckedAtMs = nowMs;
+    }
+    if (version !== seenVersion || changes !== seenChanges || accounts.size > 10_000) {
+      accounts.clear();
+      seenVersion = version;
+      seenChanges = changes;
+    }
+  };
   // One connection serves the process. While another request's transaction is open on it, a direct
   // statement would see (or, writing, join) that transaction, so it waits its turn through Kysely;
   // otherwise it runs synchronously: no query building, no mutex, no promise hops, and a write commits alone.
   const fast: FastReads = {
     ledgerAccount: async (accountId) => {
       if (sqlite.inTransaction) return viaKysely.ledgerAccount(accountId);
-      return statement('select debits_posted, credits_posted, currency, updated_at from ledger_accounts where id = ?').get(accountId) as any;
+      validate();
+      const cached = accounts.get(accountId);
+      if (cached) return cached;
+      const row = statement('select debits_posted, credits_posted, currency, updated_at from ledger_accounts where id = ?').get(accountId) as LedgerAccountRow | undefined;
+      if (row) accounts.set(accountId, Object.freeze(row));
+      return row;
     },
     claimIdempotencyKey: async (scope, requestHash, lockedUntilMs, nowMs, expiresAtMs) => {
       if (sqlite.inTransaction) return viaKysely.claimIdempotencyKey(scope, requestHash, lockedUntilMs, nowMs, expiresAtMs);
