@@ -131,6 +131,24 @@ describe('eSIM Access ordering', () => {
     const past = await server.ea('/esim/query', { startTime: start, endTime: end, pager: { pageNum: 9999, pageSize: 500 } }, partner);
     expect(past.json).toMatchObject({ success: true, obj: { esimList: [] } });
 
+    expect(byIccid.json.obj.esimList[0].orderNo).toBe(orderNo);
+    expect(byIccid.json.obj.pager.total).toBe(1);
+
+    // An order's pages: the total counts the whole order, every eSIM carries the order's number.
+    const seven = await server.ea('/esim/order', { transactionId: 'query-7', packageInfoList: [{ packageCode: us17.packageCode, count: 7 }] }, partner);
+    const sevenNo = seven.json.obj.orderNo as string;
+    await waitForOrder(server, partner, sevenNo);
+    const page1 = await server.ea('/esim/query', { orderNo: sevenNo, pager: { pageNum: 1, pageSize: 5 } }, partner);
+    const page2 = await server.ea('/esim/query', { orderNo: sevenNo, pager: { pageNum: 2, pageSize: 5 } }, partner);
+    expect(page1.json.obj.pager).toEqual({ pageSize: 5, pageNum: 1, total: 7 });
+    expect(page2.json.obj.pager).toEqual({ pageSize: 5, pageNum: 2, total: 7 });
+    const listed = [...page1.json.obj.esimList, ...page2.json.obj.esimList];
+    expect(new Set(listed.map((e: any) => e.esimTranNo)).size).toBe(7);
+    expect(listed.every((e: any) => e.orderNo === sevenNo)).toBe(true);
+    const wide = await server.ea('/esim/query', { orderNo: sevenNo, pager: { pageNum: 1, pageSize: 50 } }, partner);
+    expect(wide.json.obj.pager.total).toBe(7);
+    expect(wide.json.obj.esimList).toHaveLength(7);
+
     const other = await server.createPartner();
     const theirs = await server.ea('/esim/query', { iccid: esim.iccid }, other);
     expect(theirs.json.success).toBe(false);

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Bundle, DB, EsimStatus, Esim, OrderTable } from '../../store/schema.ts';
 import { DomainError } from '../errors.ts';
 import { postTransfer } from '../ledger/ledger.ts';
@@ -54,40 +54,48 @@ export function inProgressMessage(order: Pick<OrderTable, 'total_count' | 'alloc
 }
 
 export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery): Promise<EsimPage> {
-  let orderId: string | undefined;
+  // Every round trip counts on PostgreSQL: a lookup by ICCID is one query for the eSIM (with its order
+  // number joined) plus one for its bundles; a page of an order is the order, its eSIMs and their bundles.
+  let order: { id: string; order_no: string } | undefined;
   if (q.orderNo) {
-    const order = await db.selectFrom('orders').selectAll().where('order_no', '=', q.orderNo).where('partner_id', '=', partnerId).executeTakeFirst();
-    if (!order || order.kind !== 'order') throw new DomainError('order_not_found', `the orderNo ${q.orderNo} doesn't exist`);
-    if (order.status === 'allocating') throw new DomainError('order_in_progress', inProgressMessage(order));
-    if (order.status === 'failed') {
-      throw new DomainError('conflict', `Abnormal order status: order ${order.order_no} failed and was refunded in full (${order.failure_reason ?? 'supply failure'})`);
+    const found = await db.selectFrom('orders').selectAll().where('order_no', '=', q.orderNo).where('partner_id', '=', partnerId).executeTakeFirst();
+    if (!found || found.kind !== 'order') throw new DomainError('order_not_found', `the orderNo ${q.orderNo} doesn't exist`);
+    if (found.status === 'allocating') throw new DomainError('order_in_progress', inProgressMessage(found));
+    if (found.status === 'failed') {
+      throw new DomainError('conflict', `Abnormal order status: order ${found.order_no} failed and was refunded in full (${found.failure_reason ?? 'supply failure'})`);
     }
-    orderId = order.id;
+    order = found;
   }
   // An order's eSIMs are all its partner's (checked above): filtering by the order alone leaves the planner one
   // index (order_id, esim_tran_no) instead of a scan of a large partner's eSIMs in created_at order.
-  let base = orderId ? db.selectFrom('esims').where('order_id', '=', orderId) : db.selectFrom('esims').where('partner_id', '=', partnerId);
-  if (q.esimTranNo) base = base.where('esim_tran_no', '=', q.esimTranNo);
-  if (q.iccid) base = base.where('iccid', '=', q.iccid);
-  if (q.startMs !== undefined) base = base.where('created_at', '>=', q.startMs);
-  if (q.endMs !== undefined) base = base.where('created_at', '<=', q.endMs);
+  let base = order ? db.selectFrom('esims').where('esims.order_id', '=', order.id) : db.selectFrom('esims').where('esims.partner_id', '=', partnerId);
+  if (q.esimTranNo) base = base.where('esims.esim_tran_no', '=', q.esimTranNo);
+  if (q.iccid) base = base.where('esims.iccid', '=', q.iccid);
+  if (q.startMs !== undefined) base = base.where('esims.created_at', '>=', q.startMs);
+  if (q.endMs !== undefined) base = base.where('esims.created_at', '<=', q.endMs);
+  // The order number: known already for an order's page, else joined in.
+  const withOrderNo = order
+    ? base.selectAll('esims').select(sql<string>`''`.as('order_no'))
+    : base.leftJoin('orders', 'orders.id', 'esims.order_id').selectAll('esims').select(sql<string>`coalesce(orders.order_no, '')`.as('order_no'));
 
-  const single = (q.iccid || q.esimTranNo) && !orderId;
-  const countRow = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  let total = Number(countRow.n);
-  if (single && total === 0) {
-    throw new DomainError('esim_not_found', `The ${q.esimTranNo ? `esimTranNo ${q.esimTranNo}` : `ICCID ${q.iccid}`} does not exist`);
-  }
-  let rows: Esim[];
+  const single = (q.iccid || q.esimTranNo) && !order;
+  let rows: Array<Esim & { order_no: string }>;
+  let total: number;
   if (single && q.iccid && !q.esimTranNo) {
     // ICCIDs are reused: the ICCID names its newest eSIM.
-    rows = await base.selectAll().orderBy('created_at', 'desc').limit(1).execute();
+    rows = await withOrderNo.orderBy('esims.created_at', 'desc').limit(1).execute();
     total = rows.length;
   } else {
-    rows = await (orderId ? base.selectAll().orderBy('esim_tran_no') : base.selectAll().orderBy('created_at').orderBy('esim_tran_no'))
+    rows = await (order ? withOrderNo.orderBy('esims.esim_tran_no') : withOrderNo.orderBy('esims.created_at').orderBy('esims.esim_tran_no'))
       .limit(q.pageSize)
       .offset((q.pageNum - 1) * q.pageSize)
       .execute();
+    // A first page that is not full is everything there is: no count needed.
+    const complete = q.pageNum === 1 && rows.length < q.pageSize;
+    total = complete ? rows.length : Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  }
+  if (single && total === 0) {
+    throw new DomainError('esim_not_found', `The ${q.esimTranNo ? `esimTranNo ${q.esimTranNo}` : `ICCID ${q.iccid}`} does not exist`);
   }
   const bundles = rows.length ? await db.selectFrom('bundles').selectAll().where('esim_id', 'in', rows.map((r) => r.id)).orderBy('seq').execute() : [];
   const byEsim = new Map<string, Bundle[]>();
@@ -96,10 +104,7 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
     list.push(b);
     byEsim.set(b.esim_id, list);
   }
-  const orderIds = [...new Set(rows.map((r) => r.order_id))];
-  const orders = orderIds.length ? await db.selectFrom('orders').select(['id', 'order_no']).where('id', 'in', orderIds).execute() : [];
-  const orderNos = new Map(orders.map((o) => [o.id, o.order_no]));
-  return { esims: rows.map((r) => ({ ...r, bundles: byEsim.get(r.id) ?? [], order_no: orderNos.get(r.order_id) ?? '' })), total, pageNum: q.pageNum, pageSize: q.pageSize };
+  return { esims: rows.map((r) => ({ ...r, order_no: order ? order.order_no : r.order_no, bundles: byEsim.get(r.id) ?? [] })), total, pageNum: q.pageNum, pageSize: q.pageSize };
 }
 
 const FINAL: EsimStatus[] = ['CANCEL', 'REVOKE', 'USED_EXPIRED', 'UNUSED_EXPIRED'];
