@@ -145,6 +145,12 @@ describe('eSIM Access ordering', () => {
     const listed = [...page1.json.obj.esimList, ...page2.json.obj.esimList];
     expect(new Set(listed.map((e: any) => e.esimTranNo)).size).toBe(7);
     expect(listed.every((e: any) => e.orderNo === sevenNo)).toBe(true);
+    const exact = await server.ea('/esim/query', { orderNo: sevenNo, pager: { pageNum: 1, pageSize: 7 } }, partner);
+    expect(exact.json.obj.pager.total).toBe(7);
+    expect(exact.json.obj.esimList).toHaveLength(7);
+    const six = await server.ea('/esim/query', { orderNo: sevenNo, pager: { pageNum: 1, pageSize: 6 } }, partner);
+    expect(six.json.obj.pager.total).toBe(7);
+    expect(six.json.obj.esimList).toHaveLength(6);
     const wide = await server.ea('/esim/query', { orderNo: sevenNo, pager: { pageNum: 1, pageSize: 50 } }, partner);
     expect(wide.json.obj.pager.total).toBe(7);
     expect(wide.json.obj.esimList).toHaveLength(7);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
 import { orderOne } from './helpers/orders.ts';
 import { eidOk } from '../src/domain/esims/identifiers.ts';
+import { findDue } from '../src/domain/esims/lifecycle.ts';
 
 const GB = 1024 ** 3;
 
@@ -182,5 +183,44 @@ describe('eSIM lifecycle on the sandbox network and clock', () => {
     expect((await server.ea('/esim/usage/query', { esimTranNoList: Array.from({ length: 11 }, (_, i) => String(i + 1)) }, partner)).json.errorCode).toBe('000107');
     expect((await server.ea('/esim/usage/query', { esimTranNoList: [esim.esimTranNo] }, other)).json.success).toBe(false);
     expect((await server.ea('/esim/usage/query', {}, partner)).json.errorCode).toBe('000105');
+  });
+});
+
+describe('due work by each partner’s clock', () => {
+  it('finds what is due by the real clock for everyone and by a moved clock for its partner only', async () => {
+    const server = await startServer();
+    await server.ctx.scheduler.stop(); // the assertions below look at due work nobody has applied yet
+    try {
+      const db = server.ctx.store.db;
+      const nowMs = Date.now();
+      const [steady, ahead] = [await server.createPartner(), await server.createPartner()];
+      const pkg = server.ctx.catalog.all().find((p) => p.type === 'BASE' && p.is_daypass === 0)!;
+      const esimOf = async (partner: TestPartner, tx: string) => {
+        const { esim } = await orderOne(server, partner, pkg.package_code, tx);
+        return (await db.selectFrom('esims').select('id').where('esim_tran_no', '=', esim.esimTranNo).executeTakeFirstOrThrow()).id;
+      };
+      const overdue = await esimOf(steady, 'due-1'); // deadline passed by the real clock
+      const later = await esimOf(steady, 'due-2'); // due in 5 days
+      const aheadDue = await esimOf(ahead, 'due-3'); // due in 5 days, but its partner's clock is 10 days ahead
+      const aheadLater = await esimOf(ahead, 'due-4'); // due in 20 days
+      const deadline = async (id: string, atMs: number) => db.updateTable('esims').set({ download_deadline: atMs }).where('id', '=', id).execute();
+      await deadline(overdue, nowMs - 1_000);
+      await deadline(later, nowMs + 5 * 86_400_000);
+      await deadline(aheadDue, nowMs + 5 * 86_400_000);
+      await deadline(aheadLater, nowMs + 20 * 86_400_000);
+      await db.updateTable('partners').set({ clock_offset_ms: 10 * 86_400_000 }).where('id', '=', ahead.partnerId).execute();
+
+      const due = await findDue(db, nowMs, 500);
+      const deadlines = due.filter((w) => w.kind === 'download_deadline').map((w) => w.esimId);
+      expect(deadlines).toContain(overdue);
+      expect(deadlines).toContain(aheadDue);
+      expect(deadlines).not.toContain(later);
+      expect(deadlines).not.toContain(aheadLater);
+      expect(new Set(deadlines).size).toBe(deadlines.length);
+      const scoped = (await findDue(db, nowMs, 500, ahead.partnerId)).map((w) => w.esimId);
+      expect(scoped).toEqual([aheadDue]);
+    } finally {
+      await server.close();
+    }
   });
 });

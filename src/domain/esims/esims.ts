@@ -55,7 +55,11 @@ export function inProgressMessage(order: Pick<OrderTable, 'total_count' | 'alloc
 
 export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery): Promise<EsimPage> {
   // Every round trip counts on PostgreSQL: a lookup by ICCID is one query for the eSIM (with its order
-  // number joined) plus one for its bundles; a page of an order is the order, its eSIMs and their bundles.
+  // number joined) plus one for its bundles, and so is a page of a ready order.
+  if (q.orderNo && !q.iccid && !q.esimTranNo && q.startMs === undefined && q.endMs === undefined) {
+    const page = await readyOrderPage(db, partnerId, q.orderNo, q);
+    if (page) return page;
+  }
   let order: { id: string; order_no: string } | undefined;
   if (q.orderNo) {
     const found = await db.selectFrom('orders').selectAll().where('order_no', '=', q.orderNo).where('partner_id', '=', partnerId).executeTakeFirst();
@@ -87,16 +91,48 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
     total = rows.length;
   } else {
     rows = await (order ? withOrderNo.orderBy('esims.esim_tran_no') : withOrderNo.orderBy('esims.created_at').orderBy('esims.esim_tran_no'))
-      .limit(q.pageSize)
+      .limit(q.pageSize + 1)
       .offset((q.pageNum - 1) * q.pageSize)
       .execute();
-    // A first page that is not full is everything there is: no count needed.
-    const complete = q.pageNum === 1 && rows.length < q.pageSize;
+    // One row more than the page: a first page without it is everything there is, and needs no count.
+    const complete = q.pageNum === 1 && rows.length <= q.pageSize;
+    rows = rows.slice(0, q.pageSize);
     total = complete ? rows.length : Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   }
   if (single && total === 0) {
     throw new DomainError('esim_not_found', `The ${q.esimTranNo ? `esimTranNo ${q.esimTranNo}` : `ICCID ${q.iccid}`} does not exist`);
   }
+  return { esims: await withBundles(db, order ? rows.map((r) => ({ ...r, order_no: order.order_no })) : rows), total, pageNum: q.pageNum, pageSize: q.pageSize };
+}
+
+/**
+ * A page of an order that is ready (or partly cancelled etc.: anything but allocating or failed), in one
+ * query with the order joined; null when that finds nothing, and the caller's full path then answers (an
+ * unknown, allocating or failed order, or a page past the end).
+ */
+async function readyOrderPage(db: Kysely<DB>, partnerId: string, orderNo: string, q: { pageNum: number; pageSize: number }): Promise<EsimPage | null> {
+  const rows = await db
+    .selectFrom('orders')
+    .innerJoin('esims', 'esims.order_id', 'orders.id')
+    .selectAll('esims')
+    .select('orders.order_no')
+    .where('orders.order_no', '=', orderNo)
+    .where('orders.partner_id', '=', partnerId)
+    .where('orders.kind', '=', 'order')
+    .where('orders.status', 'not in', ['allocating', 'failed'])
+    .orderBy('esims.esim_tran_no')
+    .limit(q.pageSize + 1)
+    .offset((q.pageNum - 1) * q.pageSize)
+    .execute();
+  if (!rows.length) return null;
+  const complete = q.pageNum === 1 && rows.length <= q.pageSize;
+  rows.splice(q.pageSize);
+  const total = complete ? rows.length : Number((await db.selectFrom('esims').select((eb) => eb.fn.countAll<number>().as('n')).where('order_id', '=', rows[0]!.order_id).executeTakeFirstOrThrow()).n);
+  return { esims: await withBundles(db, rows), total, pageNum: q.pageNum, pageSize: q.pageSize };
+}
+
+/** The bundles of each eSIM, in one query. */
+async function withBundles(db: Kysely<DB>, rows: Array<Esim & { order_no: string }>): Promise<EsimWithBundles[]> {
   const bundles = rows.length ? await db.selectFrom('bundles').selectAll().where('esim_id', 'in', rows.map((r) => r.id)).orderBy('seq').execute() : [];
   const byEsim = new Map<string, Bundle[]>();
   for (const b of bundles) {
@@ -104,7 +140,7 @@ export async function queryEsims(db: Kysely<DB>, partnerId: string, q: EsimQuery
     list.push(b);
     byEsim.set(b.esim_id, list);
   }
-  return { esims: rows.map((r) => ({ ...r, order_no: order ? order.order_no : r.order_no, bundles: byEsim.get(r.id) ?? [] })), total, pageNum: q.pageNum, pageSize: q.pageSize };
+  return rows.map((r) => ({ ...r, bundles: byEsim.get(r.id) ?? [] }));
 }
 
 const FINAL: EsimStatus[] = ['CANCEL', 'REVOKE', 'USED_EXPIRED', 'UNUSED_EXPIRED'];
