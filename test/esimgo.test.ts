@@ -11,6 +11,7 @@ import { PNG } from 'pngjs';
 import { unzipSync, strFromU8 } from 'fflate';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
 import { orderOne } from './helpers/orders.ts';
+import { onPostgres, PG_URL, schemaFor as testSchemaFor } from './helpers/store.ts';
 
 const jsQR: (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null = ((jsqrModule as any).default?.default ?? (jsqrModule as any).default ?? jsqrModule) as any;
 
@@ -144,6 +145,30 @@ describe('eSIM Go dialect', () => {
     const remaining = ok.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b);
     if (ok.length === 10) expect(remaining).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     else expect(remaining.every((n) => n >= 0 && n <= 9)).toBe(true);
+  });
+
+  it.skipIf(!onPostgres)('holds the limit across API processes sharing PostgreSQL', async () => {
+    // A second server on the same schema: another API process of the same deployment.
+    const masterKey = fs.readFileSync(path.join(server.dataDir, 'master.key'), 'utf8').trim();
+    const second = await startServer({ DATABASE_URL: PG_URL, DATABASE_SCHEMA: testSchemaFor(server.dataDir), MASTER_KEY: masterKey });
+    try {
+      const limited = await server.createPartner({ rateLimitPerSecond: 10 });
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+      const statuses: number[] = [];
+      const resets = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const base = i % 2 === 0 ? server.baseUrl : second.baseUrl;
+        const res = await fetch(`${base}/v2.4/organisation/groups`, { headers: { 'X-API-Key': limited.accessCode } });
+        await res.arrayBuffer();
+        statuses.push(res.status);
+        resets.add(res.headers.get('x-ratelimit-reset')!);
+      }
+      expect(resets.size, `all twelve requests fell in one window: ${[...resets]} ${statuses}`).toBe(1);
+      expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+      expect(statuses.slice(10)).toEqual([429, 429]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('serves the catalogue with eSIM Go names, filters and paging, and bundle details', async () => {

@@ -13,8 +13,21 @@ import type { DB } from '../store/schema.ts';
 export interface RateLimiter {
   take(key: string, perSecond: number, nowMs: number): number;
   acquire(key: string, perSecond: number, nowMs: number): Promise<number>;
+  /**
+   * A fixed one-second window: counts this request against `limit` (only when it is allowed) and tells how
+   * many remain and when the window ends. Shared by every API process like `acquire`.
+   */
+  window(key: string, limit: number, nowMs: number): Promise<WindowTake>;
   close?(): Promise<void>;
 }
+
+export interface WindowTake {
+  allowed: boolean;
+  remaining: number;
+  resetMs: number;
+}
+
+const windowStartOf = (nowMs: number) => Math.floor(nowMs / 1000) * 1000;
 
 /** Token bucket in memory: right for one API process (the embedded store). */
 export class MemoryRateLimiter implements RateLimiter {
@@ -39,6 +52,21 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async acquire(key: string, perSecond: number, nowMs: number): Promise<number> {
     return this.take(key, perSecond, nowMs);
+  }
+
+  private readonly windows = new Map<string, { start: number; used: number }>();
+
+  async window(key: string, limit: number, nowMs: number): Promise<WindowTake> {
+    const start = windowStartOf(nowMs);
+    let w = this.windows.get(key);
+    if (!w || w.start !== start) {
+      w = { start, used: 0 };
+      this.windows.set(key, w);
+      if (this.windows.size > 50_000) for (const [k, v] of this.windows) if (v.start < start) this.windows.delete(k);
+    }
+    const allowed = w.used < limit;
+    if (allowed) w.used++;
+    return { allowed, remaining: Math.max(0, limit - w.used), resetMs: start + 1000 };
   }
 
   private sweep(nowMs: number): void {
@@ -86,6 +114,20 @@ export class DbRateLimiter implements RateLimiter {
     const row = await this.db.selectFrom('rate_limits').select('tat').where('key', '=', key).executeTakeFirst();
     return row ? Math.max(1, Math.ceil(Number(row.tat) - nowMs - toleranceMs)) : 1;
   }
+
+  async window(key: string, limit: number, nowMs: number): Promise<WindowTake> {
+    const start = windowStartOf(nowMs);
+    // Counts only while under the limit: a refused request leaves the row (and the count) as it is.
+    const counted = await sql<{ used: number }>`
+      insert into rate_windows (key, window_start, used) values (${key}, ${start}, 1)
+      on conflict (key) do update set
+        used = case when rate_windows.window_start = excluded.window_start then rate_windows.used + 1 else 1 end,
+        window_start = excluded.window_start
+      where rate_windows.window_start <> excluded.window_start or rate_windows.used < ${limit}
+      returning used`.execute(this.db);
+    const used = counted.rows[0]?.used;
+    return used === undefined ? { allowed: false, remaining: 0, resetMs: start + 1000 } : { allowed: true, remaining: Math.max(0, limit - Number(used)), resetMs: start + 1000 };
+  }
 }
 
 /** GCRA in one Lua call: returns 0 (allowed) or the milliseconds to wait. */
@@ -127,6 +169,14 @@ export class RedisRateLimiter implements RateLimiter {
     const { intervalMs, toleranceMs } = gcra(perSecond);
     const wait = await (this.redis as any).esimhubGcra(`${this.prefix}${key}`, nowMs, intervalMs, toleranceMs);
     return Number(wait);
+  }
+
+  async window(key: string, limit: number, nowMs: number): Promise<WindowTake> {
+    const start = windowStartOf(nowMs);
+    const redisKey = `${this.prefix}w:${key}:${start}`;
+    const [[, used]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, 2000).exec()) as [[unknown, number], unknown];
+    // Redis counts refused requests too; the answer is the same (nothing remains until the window ends).
+    return { allowed: used <= limit, remaining: Math.max(0, limit - used), resetMs: start + 1000 };
   }
 
   async close(): Promise<void> {

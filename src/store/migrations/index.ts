@@ -13,6 +13,7 @@ import { consoleIndexes } from './010_console_indexes.ts';
 import { monthlySpend } from './011_monthly_spend.ts';
 import { pgSequences } from './012_pg_sequences.ts';
 import { webhookDueOrder } from './013_webhook_due_order.ts';
+import { rateWindows } from './014_rate_windows.ts';
 
 /** One ordered list for both stores; names sort in apply order and are never renamed. */
 export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]> = [
@@ -29,4 +30,5 @@ export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]
   ['011_monthly_spend', monthlySpend],
   ['012_pg_sequences', pgSequences],
   ['013_webhook_due_order', webhookDueOrder],
+  ['014_rate_windows', rateWindows],
 ];

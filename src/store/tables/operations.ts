@@ -15,7 +15,16 @@ export interface MonthlySpendTable {
   refunds: number;
 }
 
+/** A fixed one-second window of requests per key (migration 014_rate_windows). */
+export interface RateWindowTable {
+  key: string;
+  /** Epoch milliseconds of the window's first instant. */
+  window_start: number;
+  used: number;
+}
+
 export interface OperationsTables {
   rate_limits: RateLimitTable;
+  rate_windows: RateWindowTable;
   monthly_spend: MonthlySpendTable;
 }

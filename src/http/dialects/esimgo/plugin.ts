@@ -56,22 +56,6 @@ const STATUS_FOR: Partial<Record<DomainError['code'], number>> = {
 };
 
 /** Fixed one-second windows per key, as eSIM Go counts. */
-class FixedWindow {
-  private readonly windows = new Map<string, { start: number; used: number }>();
-  take(key: string, limit: number, nowMs: number): { allowed: boolean; remaining: number; resetMs: number } {
-    const start = Math.floor(nowMs / 1000) * 1000;
-    let w = this.windows.get(key);
-    if (!w || w.start !== start) {
-      w = { start, used: 0 };
-      this.windows.set(key, w);
-      if (this.windows.size > 50_000) for (const [k, v] of this.windows) if (v.start < start) this.windows.delete(k);
-    }
-    const allowed = w.used < limit;
-    if (allowed) w.used++;
-    return { allowed, remaining: Math.max(0, limit - w.used), resetMs: start + 1000 };
-  }
-}
-
 const auths = new WeakMap<FastifyRequest, ResolvedKey>();
 
 export async function esimGoPlugin(app: FastifyInstance, options: { ctx: AppContext }): Promise<void> {
@@ -79,11 +63,10 @@ export async function esimGoPlugin(app: FastifyInstance, options: { ctx: AppCont
   const names = new BundleNames(ctx.catalog);
   const views = new EsimGoViews(ctx.store.db);
   const inventory = ctx.inventory;
-  const limiter = new FixedWindow();
   for (const { prefix, version } of ESIMGO_VERSIONS) {
-    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, limiter, sandbox: false }), { prefix });
+    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, sandbox: false }), { prefix });
     // The sandbox base: the same keys reach the partner's sandbox twin.
-    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, limiter, sandbox: true }), { prefix: `${SANDBOX_PATH_PREFIX}${prefix}` });
+    await app.register(async (v) => versionRoutes(v, { ctx, version, names, views, inventory, sandbox: true }), { prefix: `${SANDBOX_PATH_PREFIX}${prefix}` });
   }
 }
 
@@ -93,7 +76,6 @@ interface Deps {
   names: BundleNames;
   views: EsimGoViews;
   inventory: Inventory;
-  limiter: FixedWindow;
   /** Mounted at the sandbox base. */
   sandbox: boolean;
 }
@@ -104,7 +86,7 @@ function sendError(reply: FastifyReply, status: number, message: string, headers
 }
 
 async function versionRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
-  const { ctx, version, names, views, inventory, limiter } = deps;
+  const { ctx, version, names, views, inventory } = deps;
   const db = ctx.store.db;
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -127,7 +109,8 @@ async function versionRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
     const auth = key && key.length <= 128 ? await ctx.keys.resolve(key, nowMs) : null;
     if (!auth || auth.partner.status !== 'active' || isBlocked(auth, request.ip)) throw new EsimGoError(403, 'Forbidden');
     const limit = auth.partner.rate_limit_per_second ?? Math.max(ESIMGO_RATE_PER_SECOND, ctx.config.rateLimitPerSecond);
-    const taken = limiter.take(auth.key.id, limit, nowMs);
+    // eSIM Go documents a fixed one-second window; it holds across API processes (PostgreSQL or Redis).
+    const taken = await ctx.rateLimiter.window(`esimgo:${auth.key.id}`, limit, nowMs);
     reply.header('x-ratelimit-limit', String(limit));
     reply.header('x-ratelimit-remaining', String(taken.remaining));
     reply.header('x-ratelimit-reset', new Date(taken.resetMs).toISOString());
