@@ -150,6 +150,24 @@ describe('/v1', () => {
     expect((await call('GET', '/orders/ord_missing')).body.code).toBe('order_not_found');
   });
 
+  it('makes one order of 12 concurrent requests with one Idempotency-Key', async () => {
+    const body = { lines: [{ package_id: 'US_1_7', count: 1 }] };
+    const answers = await Promise.all(Array.from({ length: 12 }, () => call('POST', '/orders', { body, idempotencyKey: 'idem-burst' })));
+    const created = answers.filter((a) => a.status === 201);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    expect(answers.every((a) => a.status === 201 || (a.status === 409 && a.body.code === 'idempotency_key_in_use'))).toBe(true);
+    expect(new Set(created.map((a) => a.body.id)).size).toBe(1);
+    // Exactly one request ran; every other one was refused while it ran or answered from its stored answer.
+    expect(created.filter((a) => a.headers.get('idempotent-replayed') !== 'true')).toHaveLength(1);
+    // After the burst the key answers from its stored answer.
+    const later = await call('POST', '/orders', { body, idempotencyKey: 'idem-burst' });
+    expect(later.status).toBe(201);
+    expect(later.headers.get('idempotent-replayed')).toBe('true');
+    expect(later.body.id).toBe(created[0]!.body.id);
+    const orders = await server.ctx.store.db.selectFrom('orders').select('id').where('partner_id', '=', partner.partnerId).where('transaction_id', '=', 'idem-burst').execute();
+    expect(orders).toHaveLength(1);
+  });
+
   it('stores Idempotency-Keys per key, method and path: replay, different body, in flight', async () => {
     const body = { lines: [{ package_id: 'US_1_7', count: 1 }] };
     const first = await call('POST', '/orders', { body, idempotencyKey: 'idem-A' });

@@ -49,7 +49,9 @@ export interface FastReads {
   /** Inserts an in-flight claim of an Idempotency-Key unless the key is already there; true when inserted. */
   claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, lockedUntilMs: number, nowMs: number, expiresAtMs: number): Promise<boolean>;
   /** Stores the answer of a claimed key (state done). */
-  finishIdempotencyKey(scope: IdempotencyScope, response: { status: number; body: string | null; type: string | null }): Promise<void>;
+  finishIdempotencyKey(scope: IdempotencyScope, claim: { requestHash: string; nowMs: number; expiresAtMs: number }, response: { status: number; body: string | null; type: string | null }): Promise<void>;
+  /** Gives a claimed key up (the request failed in a way a retry should run again). */
+  releaseIdempotencyKey(scope: IdempotencyScope): Promise<void>;
 }
 
 function kyselyFastReads(db: Kysely<DB>): FastReads {
@@ -66,8 +68,11 @@ function kyselyFastReads(db: Kysely<DB>): FastReads {
         .executeTakeFirst();
       return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
-    async finishIdempotencyKey(scope, response) {
+    async finishIdempotencyKey(scope, _claim, response) {
       await scoped(db.updateTable('idempotency_keys').set({ state: 'done', response_status: response.status, response_body: response.body, response_type: response.type }), scope).execute();
+    },
+    async releaseIdempotencyKey(scope) {
+      await scoped(db.deleteFrom('idempotency_keys'), scope).execute();
     },
   };
 }
@@ -141,21 +146,68 @@ async function connectSqlite(file: string): Promise<Store> {
       if (row) accounts.set(accountId, Object.freeze(row));
       return row;
     },
+    // One process owns the embedded store, so a claim in flight lives in memory: a duplicate arriving
+    // meanwhile finds it there (and is told to retry). Only the answer is written, and answers finishing in
+    // the same turn of the event loop are written in one transaction. A crash before that write loses the
+    // claim, and a retry runs the request again: orders and top-ups are idempotent by the transaction id the
+    // key derives, as they would be after an abandoned claim's lease ran out.
     claimIdempotencyKey: async (scope, requestHash, lockedUntilMs, nowMs, expiresAtMs) => {
-      if (sqlite.inTransaction) return viaKysely.claimIdempotencyKey(scope, requestHash, lockedUntilMs, nowMs, expiresAtMs);
-      const result = statement(
-        `insert into idempotency_keys (key_id, method, path, idempotency_key, request_hash, state, locked_until, created_at, expires_at)
-         values (?, ?, ?, ?, ?, 'in_flight', ?, ?, ?) on conflict (key_id, method, path, idempotency_key) do nothing`,
-      ).run(scope.keyId, scope.method, scope.path, scope.key, requestHash, lockedUntilMs, nowMs, expiresAtMs);
-      return result.changes === 1;
+      const id = scopeId(scope);
+      if (inFlight.has(id)) return false;
+      if (sqlite.inTransaction) {
+        if (!(await viaKysely.claimIdempotencyKey(scope, requestHash, lockedUntilMs, nowMs, expiresAtMs))) return false;
+        inFlight.add(id);
+        return true;
+      }
+      const existing = statement('select 1 from idempotency_keys where key_id = ? and method = ? and path = ? and idempotency_key = ?').get(scope.keyId, scope.method, scope.path, scope.key);
+      if (existing) return false;
+      inFlight.add(id);
+      return true;
     },
-    finishIdempotencyKey: async (scope, response) => {
-      if (sqlite.inTransaction) return viaKysely.finishIdempotencyKey(scope, response);
-      statement(
-        `update idempotency_keys set state = 'done', response_status = ?, response_body = ?, response_type = ?
-         where key_id = ? and method = ? and path = ? and idempotency_key = ?`,
-      ).run(response.status, response.body, response.type, scope.keyId, scope.method, scope.path, scope.key);
+    finishIdempotencyKey: (scope, claim, response) =>
+      new Promise<void>((resolve, reject) => {
+        answers.push({ scope, claim, response, resolve, reject });
+        if (answers.length === 1) setImmediate(flushAnswers);
+      }),
+    releaseIdempotencyKey: async (scope) => {
+      inFlight.delete(scopeId(scope));
+      await viaKysely.releaseIdempotencyKey(scope);
     },
+  };
+  const inFlight = new Set<string>();
+  const scopeId = (scope: IdempotencyScope) => `${scope.keyId}\u0000${scope.method}\u0000${scope.path}\u0000${scope.key}`;
+  type Answer = { scope: IdempotencyScope; claim: { requestHash: string; nowMs: number; expiresAtMs: number }; response: { status: number; body: string | null; type: string | null } };
+  let answers: Array<Answer & { resolve: () => void; reject: (error: unknown) => void }> = [];
+  const upsertAnswer = `insert into idempotency_keys (key_id, method, path, idempotency_key, request_hash, state, response_status, response_body, response_type, locked_until, created_at, expires_at)
+    values (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?)
+    on conflict (key_id, method, path, idempotency_key) do update set state = 'done', response_status = excluded.response_status,
+      response_body = excluded.response_body, response_type = excluded.response_type`;
+  const answerParams = ({ scope, claim, response }: Answer) => [scope.keyId, scope.method, scope.path, scope.key, claim.requestHash, response.status, response.body, response.type, claim.nowMs, claim.nowMs, claim.expiresAtMs];
+  const flushAnswers = async () => {
+    const batch = answers;
+    answers = [];
+    try {
+      if (!sqlite.inTransaction) {
+        const write = statement(upsertAnswer);
+        sqlite.transaction(() => batch.forEach((answer) => write.run(...answerParams(answer))))();
+      } else {
+        // A transaction is open on the connection (a group of orders being placed): queue behind it.
+        await db.transaction().execute(async (trx) => {
+          for (const { scope, claim, response } of batch) {
+            await trx
+              .insertInto('idempotency_keys')
+              .values({ key_id: scope.keyId, method: scope.method, path: scope.path, idempotency_key: scope.key, request_hash: claim.requestHash, state: 'done', response_status: response.status, response_body: response.body, response_type: response.type, locked_until: claim.nowMs, created_at: claim.nowMs, expires_at: claim.expiresAtMs })
+              .onConflict((oc) => oc.columns(['key_id', 'method', 'path', 'idempotency_key']).doUpdateSet({ state: 'done', response_status: response.status, response_body: response.body, response_type: response.type }))
+              .execute();
+          }
+        });
+      }
+      for (const answer of batch) answer.resolve();
+    } catch (error) {
+      for (const answer of batch) answer.reject(error);
+    } finally {
+      for (const answer of batch) inFlight.delete(scopeId(answer.scope));
+    }
   };
   const store: Store = { db, dialect: 'sqlite', description: `sqlite ${file}`, fast, close: () => db.destroy() };
   await migrate(store);

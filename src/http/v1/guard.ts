@@ -23,7 +23,7 @@ export interface V1Caller {
 }
 
 const callers = new WeakMap<FastifyRequest, V1Caller>();
-const claims = new WeakMap<FastifyRequest, IdempotencyScope>();
+const claims = new WeakMap<FastifyRequest, { scope: IdempotencyScope; claim: { requestHash: string; nowMs: number; expiresAtMs: number } }>();
 
 export function caller(request: FastifyRequest): V1Caller {
   const found = callers.get(request);
@@ -99,9 +99,10 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
   const hash = requestHash(request);
   const db = ctx.store.db;
   const nowMs = ctx.now();
+  const claim = { requestHash: hash, nowMs, expiresAtMs: nowMs + IDEMPOTENCY_RETENTION_MS };
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await ctx.store.fast.claimIdempotencyKey(scope, hash, nowMs + IN_FLIGHT_LEASE_MS, nowMs, nowMs + IDEMPOTENCY_RETENTION_MS)) {
-      claims.set(request, scope);
+      claims.set(request, { scope, claim });
       return false;
     }
     const row = await where(db.selectFrom('idempotency_keys').selectAll(), scope).executeTakeFirst();
@@ -125,7 +126,7 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
     // An abandoned claim: take it over (only one taker wins the guarded update).
     const taken = await where(db.updateTable('idempotency_keys').set({ locked_until: nowMs + IN_FLIGHT_LEASE_MS }), scope).where('locked_until', '=', row.locked_until).where('state', '=', 'in_flight').executeTakeFirst();
     if (Number(taken.numUpdatedRows) === 1) {
-      claims.set(request, scope);
+      claims.set(request, { scope, claim });
       return false;
     }
   }
@@ -142,17 +143,17 @@ function where<Q extends { where: (...args: any[]) => any }>(query: Q, scope: Id
  * saw nothing gets the same answer. 5xx answers release the key instead: the retry runs again.
  */
 export async function finishIdempotencyKey(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
-  const scope = claims.get(request);
-  if (!scope) return;
+  const claimed = claims.get(request);
+  if (!claimed) return;
   claims.delete(request);
-  const db = ctx.store.db;
+  const { scope, claim } = claimed;
   if (reply.statusCode >= 500 || reply.statusCode === 429) {
-    await where(db.deleteFrom('idempotency_keys'), scope).execute();
+    await ctx.store.fast.releaseIdempotencyKey(scope);
     return;
   }
   const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
   const type = reply.getHeader('content-type');
-  await ctx.store.fast.finishIdempotencyKey(scope, { status: reply.statusCode, body, type: typeof type === 'string' ? type : null });
+  await ctx.store.fast.finishIdempotencyKey(scope, claim, { status: reply.statusCode, body, type: typeof type === 'string' ? type : null });
 }
 
 /** Deletes expired keys; cheap, run now and then. */
