@@ -12,7 +12,7 @@ import { LruCache } from '../../../../lib/lru.ts';
 export function readRoutes(ctx: AppContext): RouteTable {
   const renderer = new PackageRenderer(ctx.catalog);
   // Whole answers by filter: the unfiltered catalogue is ~3 MB of JSON and clients fetch it often.
-  const answers = new LruCache<string, string>(256);
+  const answers = new LruCache<string, RawJson>(256);
   // Render the standard tier's catalogue at start-up, so the first partner does not pay for it.
   renderer.render(ctx.catalog.list({ type: 'BASE' }), 10_000);
   return {
@@ -40,13 +40,13 @@ export function readRoutes(ctx: AppContext): RouteTable {
         return new RawJson(`{"packageList":[${renderInCurrency(rows, priceOf, auth.partner.currency, tierFactorBps).join(',')}]}`);
       }
       const key = `${ctx.catalog.version}|${tierFactorBps}|${type}|${locationCode ?? ''}|${packageCode ?? ''}|${slug ?? ''}|${basePackageCode ?? ''}`;
-      let json = answers.get(key);
-      if (json === undefined) {
+      let answer = answers.get(key);
+      if (answer === undefined) {
         const rows = ctx.catalog.list({ locationCode, type, packageCode, slug, iccidPackageCode: basePackageCode });
-        json = `{"packageList":[${renderer.render(rows, tierFactorBps).join(',')}]}`;
-        answers.set(key, json);
+        answer = new RawJson(`{"packageList":[${renderer.render(rows, tierFactorBps).join(',')}]}`);
+        answers.set(key, answer);
       }
-      return new RawJson(json);
+      return answer;
     },
 
     '/location/list': async () => {
