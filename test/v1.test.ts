@@ -2,6 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { onPostgres } from './helpers/store.ts';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
 import { PROBLEM_CODES } from '../src/http/v1/problem.ts';
 import { verifyWebhook } from '../src/lib/standard-webhooks.ts';
@@ -148,6 +149,16 @@ describe('/v1', () => {
     const page2 = await call('GET', `/orders?limit=1&cursor=${page1.body.next_cursor}`);
     expect(page2.body.data[0].id).not.toBe(page1.body.data[0].id);
     expect((await call('GET', '/orders/ord_missing')).body.code).toBe('order_not_found');
+  });
+
+  it.skipIf(onPostgres)('lets an embedded-store claim that never finished lapse after its lease', async () => {
+    const scope = { keyId: 'key_lapse', method: 'POST', path: '/v1/orders', key: 'never-finished' };
+    const now = Date.now();
+    const fast = server.ctx.store.fast;
+    expect(await fast.claimIdempotencyKey(scope, 'h', now + 60_000, now, now + 86_400_000)).toBe(true);
+    expect(await fast.claimIdempotencyKey(scope, 'h', now + 60_000, now + 1_000, now + 86_400_000)).toBe(false);
+    expect(await fast.claimIdempotencyKey(scope, 'h', now + 120_001, now + 60_001, now + 86_400_000)).toBe(true);
+    await fast.releaseIdempotencyKey(scope);
   });
 
   it('makes one order of 12 concurrent requests with one Idempotency-Key', async () => {

@@ -153,15 +153,17 @@ async function connectSqlite(file: string): Promise<Store> {
     // key derives, as they would be after an abandoned claim's lease ran out.
     claimIdempotencyKey: async (scope, requestHash, lockedUntilMs, nowMs, expiresAtMs) => {
       const id = scopeId(scope);
-      if (inFlight.has(id)) return false;
+      // A claim whose request never finished (it should not happen: every reply finishes its claim) lapses
+      // like the shared store's lease.
+      if ((inFlight.get(id) ?? 0) > nowMs) return false;
       if (sqlite.inTransaction) {
         if (!(await viaKysely.claimIdempotencyKey(scope, requestHash, lockedUntilMs, nowMs, expiresAtMs))) return false;
-        inFlight.add(id);
+        inFlight.set(id, lockedUntilMs);
         return true;
       }
       const existing = statement('select 1 from idempotency_keys where key_id = ? and method = ? and path = ? and idempotency_key = ?').get(scope.keyId, scope.method, scope.path, scope.key);
       if (existing) return false;
-      inFlight.add(id);
+      inFlight.set(id, lockedUntilMs);
       return true;
     },
     finishIdempotencyKey: (scope, claim, response) =>
@@ -174,7 +176,7 @@ async function connectSqlite(file: string): Promise<Store> {
       await viaKysely.releaseIdempotencyKey(scope);
     },
   };
-  const inFlight = new Set<string>();
+  const inFlight = new Map<string, number>();
   const scopeId = (scope: IdempotencyScope) => `${scope.keyId}\u0000${scope.method}\u0000${scope.path}\u0000${scope.key}`;
   type Answer = { scope: IdempotencyScope; claim: { requestHash: string; nowMs: number; expiresAtMs: number }; response: { status: number; body: string | null; type: string | null } };
   let answers: Array<Answer & { resolve: () => void; reject: (error: unknown) => void }> = [];
