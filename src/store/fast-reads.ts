@@ -14,6 +14,20 @@ export interface IdempotencyScope {
   key: string;
 }
 
+/** What a claim knows of its request: its hash (a repeat must match) and when the key was first used. */
+export interface IdempotencyClaim {
+  requestHash: string;
+  nowMs: number;
+  expiresAtMs: number;
+}
+
+/** The stored answer replayed to repeats. */
+export interface IdempotencyAnswer {
+  status: number;
+  body: string | null;
+  type: string | null;
+}
+
 export interface LedgerAccountRow {
   debits_posted: number;
   credits_posted: number;
@@ -26,14 +40,18 @@ export interface FastReads {
   /** Inserts an in-flight claim of an Idempotency-Key unless the key is already there; true when inserted. */
   claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, lockedUntilMs: number, nowMs: number, expiresAtMs: number): Promise<boolean>;
   /** Stores the answer of a claimed key (state done). */
-  finishIdempotencyKey(scope: IdempotencyScope, claim: { requestHash: string; nowMs: number; expiresAtMs: number }, response: { status: number; body: string | null; type: string | null }): Promise<void>;
+  finishIdempotencyKey(scope: IdempotencyScope, claim: IdempotencyClaim, response: IdempotencyAnswer): Promise<void>;
   /** Gives a claimed key up (the request failed in a way a retry should run again). */
   releaseIdempotencyKey(scope: IdempotencyScope): Promise<void>;
 }
 
+/** Narrows a query on idempotency_keys to one key's row. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function whereScope<Q extends { where: (...args: any[]) => any }>(query: Q, scope: IdempotencyScope): Q {
+  return query.where('key_id', '=', scope.keyId).where('method', '=', scope.method).where('path', '=', scope.path).where('idempotency_key', '=', scope.key) as Q;
+}
+
 export function kyselyFastReads(db: Kysely<DB>): FastReads {
-  const scoped = <Q extends { where: (...args: any[]) => any }>(query: Q, scope: IdempotencyScope): Q =>
-    query.where('key_id', '=', scope.keyId).where('method', '=', scope.method).where('path', '=', scope.path).where('idempotency_key', '=', scope.key) as Q;
   return {
     ledgerAccount: (accountId) =>
       db.selectFrom('ledger_accounts').select(['debits_posted', 'credits_posted', 'currency', 'updated_at']).where('id', '=', accountId).executeTakeFirst(),
@@ -46,10 +64,10 @@ export function kyselyFastReads(db: Kysely<DB>): FastReads {
       return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
     async finishIdempotencyKey(scope, _claim, response) {
-      await scoped(db.updateTable('idempotency_keys').set({ state: 'done', response_status: response.status, response_body: response.body, response_type: response.type }), scope).execute();
+      await whereScope(db.updateTable('idempotency_keys').set({ state: 'done', response_status: response.status, response_body: response.body, response_type: response.type }), scope).execute();
     },
     async releaseIdempotencyKey(scope) {
-      await scoped(db.deleteFrom('idempotency_keys'), scope).execute();
+      await whereScope(db.deleteFrom('idempotency_keys'), scope).execute();
     },
   };
 }
@@ -134,7 +152,7 @@ export function sqliteFastReads(sqlite: BetterSqlite3.Database, db: Kysely<DB>):
   };
   const inFlight = new Map<string, number>();
   const scopeId = (scope: IdempotencyScope) => `${scope.keyId}\u0000${scope.method}\u0000${scope.path}\u0000${scope.key}`;
-  type Answer = { scope: IdempotencyScope; claim: { requestHash: string; nowMs: number; expiresAtMs: number }; response: { status: number; body: string | null; type: string | null } };
+  type Answer = { scope: IdempotencyScope; claim: IdempotencyClaim; response: IdempotencyAnswer };
   let answers: Array<Answer & { resolve: () => void; reject: (error: unknown) => void }> = [];
   const upsertAnswer = `insert into idempotency_keys (key_id, method, path, idempotency_key, request_hash, state, response_status, response_body, response_type, locked_until, created_at, expires_at)
     values (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?)

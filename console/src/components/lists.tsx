@@ -79,6 +79,21 @@ export function useCursorList<T>(url: string | null, deps: unknown[] = []): Curs
   return { rows, setRows, loading, error, hasMore: cursor !== null, loadMore, reload };
 }
 
+/** The box every list table scrolls in. */
+function TableWrap({ className, children }: { className?: string; children: ReactNode }) {
+  return <div className={className ? `table-wrap ${className}` : 'table-wrap'}>{children}</div>;
+}
+
+/**
+ * A table of rows read in one piece: a spinner until the first answer (`rows` undefined), `empty` when there
+ * are none, else the table `children` draws of them.
+ */
+export function RowsTable<T>({ rows, loading, empty, className, children }: { rows: T[] | undefined; loading: boolean; empty: ReactNode; className?: string; children: (rows: T[]) => ReactNode }) {
+  if (!rows) return loading ? <Loading /> : null;
+  if (rows.length === 0) return <Empty>{empty}</Empty>;
+  return <TableWrap className={className}>{children(rows)}</TableWrap>;
+}
+
 /**
  * A cursor list's body: Loading or the empty message while there are no rows, else the table (in a
  * `.table-wrap`), then Load more. Errors are the caller's to show, next to its own.
@@ -86,7 +101,7 @@ export function useCursorList<T>(url: string | null, deps: unknown[] = []): Curs
 export function CursorTable<T>({ list, empty, className, children }: { list: CursorList<T>; empty: ReactNode; className?: string; children: ReactNode }) {
   return (
     <>
-      {list.rows.length === 0 ? list.loading ? <Loading /> : <Empty>{empty}</Empty> : <div className={className ? `table-wrap ${className}` : 'table-wrap'}>{children}</div>}
+      {list.rows.length === 0 ? list.loading ? <Loading /> : <Empty>{empty}</Empty> : <TableWrap className={className}>{children}</TableWrap>}
       <LoadMore hasMore={list.hasMore} busy={list.loading} onMore={list.loadMore} />
     </>
   );

@@ -4,6 +4,7 @@ import type { AppContext } from '../../context.ts';
 import { partnerNow } from '../../context.ts';
 import type { Partner } from '../../store/schema.ts';
 import type { IdempotencyScope } from '../../store/connect.ts';
+import { whereScope, type IdempotencyClaim } from '../../store/fast-reads.ts';
 import { isBlocked, type ResolvedKey } from '../key-resolver.ts';
 import { Problem } from './problem.ts';
 import { accountFor } from '../sandbox-base.ts';
@@ -23,7 +24,7 @@ export interface V1Caller {
 }
 
 const callers = new WeakMap<FastifyRequest, V1Caller>();
-const claims = new WeakMap<FastifyRequest, { scope: IdempotencyScope; claim: { requestHash: string; nowMs: number; expiresAtMs: number } }>();
+const claims = new WeakMap<FastifyRequest, { scope: IdempotencyScope; claim: IdempotencyClaim }>();
 
 export function caller(request: FastifyRequest): V1Caller {
   const found = callers.get(request);
@@ -105,10 +106,10 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
       claims.set(request, { scope, claim });
       return false;
     }
-    const row = await where(db.selectFrom('idempotency_keys').selectAll(), scope).executeTakeFirst();
+    const row = await whereScope(db.selectFrom('idempotency_keys').selectAll(), scope).executeTakeFirst();
     if (!row) continue; // deleted meanwhile (an expired or failed claim): try again
     if (row.expires_at <= nowMs) {
-      await where(db.deleteFrom('idempotency_keys'), scope).where('expires_at', '=', row.expires_at).execute();
+      await whereScope(db.deleteFrom('idempotency_keys'), scope).where('expires_at', '=', row.expires_at).execute();
       continue;
     }
     if (row.request_hash !== hash) {
@@ -124,7 +125,7 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
       throw new Problem('idempotency_key_in_use', `a request with the Idempotency-Key ${key} is still being processed; retry later`, { headers: { 'retry-after': '1' } });
     }
     // An abandoned claim: take it over (only one taker wins the guarded update).
-    const taken = await where(db.updateTable('idempotency_keys').set({ locked_until: nowMs + IN_FLIGHT_LEASE_MS }), scope).where('locked_until', '=', row.locked_until).where('state', '=', 'in_flight').executeTakeFirst();
+    const taken = await whereScope(db.updateTable('idempotency_keys').set({ locked_until: nowMs + IN_FLIGHT_LEASE_MS }), scope).where('locked_until', '=', row.locked_until).where('state', '=', 'in_flight').executeTakeFirst();
     if (Number(taken.numUpdatedRows) === 1) {
       claims.set(request, { scope, claim });
       return false;
@@ -133,10 +134,6 @@ export async function claimIdempotencyKey(ctx: AppContext, request: FastifyReque
   throw new Problem('idempotency_key_in_use', `the Idempotency-Key ${key} is contended; retry later`, { headers: { 'retry-after': '1' } });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function where<Q extends { where: (...args: any[]) => any }>(query: Q, scope: IdempotencyScope): Q {
-  return query.where('key_id', '=', scope.keyId).where('method', '=', scope.method).where('path', '=', scope.path).where('idempotency_key', '=', scope.key) as Q;
-}
 
 /**
  * onSend: stores the answer under the claimed key before it leaves, so a retry that arrives after the client

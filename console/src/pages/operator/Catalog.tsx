@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { api, query } from '../../api.ts';
 import { flag, formatBytes, formatMoney, parseMoney } from '../../format.ts';
-import { Card, Empty, ErrorNotice, Field, Loading, Modal, Notice, PageHeader, StatusBadge, useAction, useAsync } from '../../components/ui.tsx';
+import { Card, ErrorNotice, Field, Modal, Notice, PageHeader, StatusBadge, useAction, useAsync } from '../../components/ui.tsx';
 import { TierTable } from './catalog-tiers.tsx';
 import { CatalogImport } from './catalog-import.tsx';
 import type { OpPackage, OpTier } from './operator-types.ts';
-import { FilterSelect, OffsetPager, useOffsetPaging } from '../../components/lists.tsx';
+import { FilterSelect, OffsetPager, RowsTable, useOffsetPaging } from '../../components/lists.tsx';
 import './operator.css';
 
 const PAGE = 25;
@@ -69,12 +69,8 @@ export function OperatorCatalogPage() {
           <FilterSelect id="pkg-status" label="Status" value={status} onChange={filter(setStatus)} options={[['', 'All'], ['active', 'Enabled'], ['retired', 'Disabled']]} />
         </div>
         <ErrorNotice error={packages.error ?? toggle.error} />
-        {!packages.data ? (
-          packages.loading ? <Loading /> : null
-        ) : packages.data.data.length === 0 ? (
-          <Empty>No packages match.</Empty>
-        ) : (
-          <div className="table-wrap op-scroll">
+        <RowsTable rows={packages.data?.data} loading={packages.loading} empty="No packages match." className="op-scroll">
+          {(rows) => (
             <table>
               <thead>
                 <tr>
@@ -100,7 +96,7 @@ export function OperatorCatalogPage() {
                 </tr>
               </thead>
               <tbody>
-                {packages.data.data.map((p) => (
+                {rows.map((p) => (
                   <tr key={p.package_code}>
                     <td>
                       <div>{p.name}</div>
@@ -146,8 +142,8 @@ export function OperatorCatalogPage() {
                 ))}
               </tbody>
             </table>
-          </div>
-        )}
+          )}
+        </RowsTable>
         {total > 0 ? <OffsetPager offset={offset} total={total} pageSize={PAGE} onOffset={setOffset} /> : null}
       </Card>
 

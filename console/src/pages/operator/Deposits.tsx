@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { api, ApiError, query } from '../../api.ts';
 import { formatMoney, formatTime } from '../../format.ts';
-import { Card, Empty, ErrorNotice, Loading, Notice, PageHeader, StatusBadge, useAsync } from '../../components/ui.tsx';
+import { Card, ErrorNotice, Notice, PageHeader, StatusBadge, useAsync } from '../../components/ui.tsx';
 import { ConfirmDialog } from '../../components/confirm-dialog.tsx';
-import { CursorTable, useCursorList } from '../../components/lists.tsx';
+import { CursorTable, RowsTable, useCursorList } from '../../components/lists.tsx';
 import type { OpDeposit } from './operator-types.ts';
 import './operator.css';
 
@@ -53,12 +53,8 @@ export function OperatorDepositsPage() {
       <ErrorNotice error={actionError} />
       <Card title={`Waiting for a decision${rows.length ? ` (${rows.length})` : ''}`}>
         <ErrorNotice error={pending.error} />
-        {!pending.data ? (
-          pending.loading ? <Loading /> : null
-        ) : rows.length === 0 ? (
-          <Empty>No deposit requests are waiting.</Empty>
-        ) : (
-          <div className="table-wrap op-scroll">
+        <RowsTable rows={pending.data ? rows : undefined} loading={pending.loading} empty="No deposit requests are waiting." className="op-scroll">
+          {(rows) => (
             <table>
               <thead>
                 <tr>
@@ -109,8 +105,8 @@ export function OperatorDepositsPage() {
                 ))}
               </tbody>
             </table>
-          </div>
-        )}
+          )}
+        </RowsTable>
       </Card>
       <ConfirmDialog
         open={rejecting !== null}

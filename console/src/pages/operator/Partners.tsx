@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { api, query } from '../../api.ts';
 import { formatMoney, formatTime } from '../../format.ts';
-import { Card, Empty, ErrorNotice, Loading, Modal, PageHeader, StatusBadge, useAsync } from '../../components/ui.tsx';
+import { Card, ErrorNotice, Modal, PageHeader, StatusBadge, useAsync } from '../../components/ui.tsx';
 import { CreatePartnerForm } from './partner-create.tsx';
 import { PartnerDetail } from './partner-detail.tsx';
 import type { OpPartner, OpTier } from './operator-types.ts';
-import { FilterSelect, OffsetPager, useOffsetPaging } from '../../components/lists.tsx';
+import { FilterSelect, OffsetPager, RowsTable, useOffsetPaging } from '../../components/lists.tsx';
 import './operator.css';
 
 const PAGE = 25;
@@ -48,12 +48,8 @@ export function OperatorPartnersPage() {
           <FilterSelect id="partner-status" label="Status" value={status} onChange={filter(setStatus)} options={[['', 'All'], ['active', 'Active'], ['suspended', 'Suspended'], ['closed', 'Closed']]} />
         </div>
         <ErrorNotice error={partners.error} />
-        {!partners.data ? (
-          partners.loading ? <Loading /> : null
-        ) : partners.data.data.length === 0 ? (
-          <Empty>No partners match.</Empty>
-        ) : (
-          <div className="table-wrap op-scroll">
+        <RowsTable rows={partners.data?.data} loading={partners.loading} empty="No partners match." className="op-scroll">
+          {(rows) => (
             <table>
               <thead>
                 <tr>
@@ -76,7 +72,7 @@ export function OperatorPartnersPage() {
                 </tr>
               </thead>
               <tbody>
-                {partners.data.data.map((p) => (
+                {rows.map((p) => (
                   <tr key={p.id}>
                     <td>
                       <div>{p.name}</div>
@@ -101,8 +97,8 @@ export function OperatorPartnersPage() {
                 ))}
               </tbody>
             </table>
-          </div>
-        )}
+          )}
+        </RowsTable>
         {total > PAGE ? <OffsetPager offset={offset} total={total} pageSize={PAGE} onOffset={setOffset} /> : null}
       </Card>
 

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { api } from '../../api.ts';
 import { formatTime } from '../../format.ts';
-import { Card, Empty, ErrorNotice, Field, Loading, Notice, PageHeader, useAction, useAsync } from '../../components/ui.tsx';
+import { Card, ErrorNotice, Field, Notice, PageHeader, useAction, useAsync } from '../../components/ui.tsx';
+import { RowsTable } from '../../components/lists.tsx';
 import { CsvInput } from './csv-input.tsx';
 import type { OpPool } from './operator-types.ts';
 import './operator.css';
@@ -29,12 +30,8 @@ export function OperatorPoolsPage() {
       ) : null}
       <Card title="Stock">
         <ErrorNotice error={pools.error} />
-        {!pools.data ? (
-          pools.loading ? <Loading /> : null
-        ) : rows.length === 0 ? (
-          <Empty>No profiles imported yet. Live orders need a pool for their package or its location.</Empty>
-        ) : (
-          <div className="table-wrap op-scroll">
+        <RowsTable rows={pools.data ? rows : undefined} loading={pools.loading} empty="No profiles imported yet. Live orders need a pool for their package or its location." className="op-scroll">
+          {(rows) => (
             <table>
               <thead>
                 <tr>
@@ -85,8 +82,8 @@ export function OperatorPoolsPage() {
                 ))}
               </tbody>
             </table>
-          </div>
-        )}
+          )}
+        </RowsTable>
         <p className="small muted">Reserved: handed to an eSIM that has not been downloaded yet. Used: downloaded.</p>
       </Card>
       <PoolImport onImported={() => setVersion((v) => v + 1)} />

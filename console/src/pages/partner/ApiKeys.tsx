@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { api, newIdempotencyKey } from '../../api.ts';
 import { formatTime } from '../../format.ts';
-import { Card, Empty, ErrorNotice, Field, Loading, PageHeader, StatusBadge, useAction, useAsync } from '../../components/ui.tsx';
+import { Card, ErrorNotice, Field, PageHeader, StatusBadge, useAction, useAsync } from '../../components/ui.tsx';
+import { RowsTable } from '../../components/lists.tsx';
 import { ConfirmDialog } from '../../components/confirm-dialog.tsx';
 import { SecretModal } from './keys-secret.tsx';
 import type { ApiKey, ApiKeyCreated, Page } from '../../v1-types.ts';
@@ -53,10 +54,8 @@ export function ApiKeysPage() {
       </Card>
       <Card title="Your keys">
         <ErrorNotice error={keys.error} />
-        {list.length === 0 ? (
-          keys.loading ? <Loading /> : <Empty>No API keys yet.</Empty>
-        ) : (
-          <div className="table-wrap">
+        <RowsTable rows={list.length || !keys.loading ? list : undefined} loading={keys.loading} empty="No API keys yet.">
+          {(rows) => (
             <table>
               <thead>
                 <tr>
@@ -100,8 +99,8 @@ export function ApiKeysPage() {
                 ))}
               </tbody>
             </table>
-          </div>
-        )}
+          )}
+        </RowsTable>
       </Card>
       <ConfirmDialog
         open={pending !== null}
