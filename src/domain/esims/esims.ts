@@ -171,7 +171,9 @@ export async function suspendEsim(db: Kysely<DB>, partnerId: string, ref: EsimRe
   await db.transaction().execute(async (trx) => {
     const esim = await findEsim(trx, partnerId, ref);
     if (esim.esim_status !== 'GOT_RESOURCE' && esim.esim_status !== 'IN_USE' && esim.esim_status !== 'USED_UP') refuse(esim, 'suspend');
-    await trx.updateTable('esims').set({ esim_status: 'SUSPENDED', status_before_suspend: esim.esim_status, updated_at: nowMs }).where('id', '=', esim.id).execute();
+    // Guarded by the status read: a revoke (or another suspend) committed since then wins and this one refuses.
+    const changed = await trx.updateTable('esims').set({ esim_status: 'SUSPENDED', status_before_suspend: esim.esim_status, updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', esim.esim_status).executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'suspend');
     await emitStatus(trx, { ...esim, esim_status: 'SUSPENDED' }, nowMs);
   });
 }
@@ -181,7 +183,8 @@ export async function unsuspendEsim(db: Kysely<DB>, partnerId: string, ref: Esim
     const esim = await findEsim(trx, partnerId, ref);
     if (esim.esim_status !== 'SUSPENDED') refuse(esim, 'unsuspend');
     const restored = (esim.status_before_suspend ?? 'IN_USE') as EsimStatus;
-    await trx.updateTable('esims').set({ esim_status: restored, status_before_suspend: null, updated_at: nowMs }).where('id', '=', esim.id).execute();
+    const changed = await trx.updateTable('esims').set({ esim_status: restored, status_before_suspend: null, updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', 'SUSPENDED').executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'unsuspend');
     await emitStatus(trx, { ...esim, esim_status: restored }, nowMs);
   });
 }
@@ -191,7 +194,8 @@ export async function revokeEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef
   await db.transaction().execute(async (trx) => {
     const esim = await findEsim(trx, partnerId, ref);
     if (FINAL.includes(esim.esim_status)) refuse(esim, 'revoke');
-    await trx.updateTable('esims').set({ esim_status: 'REVOKE', updated_at: nowMs }).where('id', '=', esim.id).execute();
+    const changed = await trx.updateTable('esims').set({ esim_status: 'REVOKE', updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', esim.esim_status).executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'revoke');
     await trx.updateTable('bundles').set({ state: 'revoked', updated_at: nowMs }).where('esim_id', '=', esim.id).where('state', 'in', ['queued', 'active', 'processing', 'depleted']).execute();
     await emitStatus(trx, { ...esim, esim_status: 'REVOKE' }, nowMs);
   });
