@@ -1,6 +1,6 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'wouter';
-import { api, ApiError, query } from '../../api.ts';
+import { api, query } from '../../api.ts';
 import { flag, formatMoney } from '../../format.ts';
 import { Card, Empty, ErrorNotice, Field, Loading, LoadMore, Modal, PageHeader, useAsync } from '../../components/ui.tsx';
 import type { Location, Package, Page } from '../../v1-types.ts';
@@ -20,28 +20,10 @@ export function ProductsPage() {
   const [topupsFor, setTopupsFor] = useState<Package | null>(null);
 
   const locations = useAsync((signal) => api.get<Page<Location>>('/v1/locations', { signal }), []);
-  const catalog = usePackages(location);
-  const needle = search.trim().toLowerCase();
-  const types: readonly number[] = DATA_TYPE_FILTERS.find((f) => f.value === dataType)?.types ?? [1, 2, 3, 4];
-
-  // A search that names a package code or slug finds it even when it is not among the loaded pages.
+  // The server searches the whole catalogue: what is loaded is only the first pages of the answer.
   const settledSearch = useDebounced(search.trim());
-  const exact = useAsync(async (signal) => {
-    if (!/^[A-Za-z0-9_.-]{3,100}$/.test(settledSearch)) return null;
-    try {
-      return await api.get<Package>(`/v1/packages/${encodeURIComponent(settledSearch)}`, { signal });
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return null;
-      throw error;
-    }
-  }, [settledSearch]);
-
-  const shown = useMemo(() => {
-    const list = catalog.packages.filter((p) => types.includes(p.data_type) && (!needle || `${p.name} ${p.id} ${p.slug} ${p.location_name}`.toLowerCase().includes(needle)));
-    const found = exact.data;
-    if (found && found.type === 'base' && types.includes(found.data_type) && !list.some((p) => p.id === found.id)) list.unshift(found);
-    return list;
-  }, [catalog.packages, types, needle, exact.data]);
+  const catalog = usePackages({ location, q: settledSearch, data_type: dataType });
+  const shown = catalog.packages;
 
   const locationName = locations.data?.data.find((l) => l.code === location)?.name;
 
@@ -66,7 +48,7 @@ export function ProductsPage() {
           )}
         </Field>
       </div>
-      <ErrorNotice error={catalog.error ?? exact.error} />
+      <ErrorNotice error={catalog.error} />
       <h2 className="sr-only">Plans</h2>
       <p className="muted small" aria-live="polite">
         {catalog.loading && !catalog.packages.length ? '' : `${shown.length} plan${shown.length === 1 ? '' : 's'}${locationName ? ` for ${locationName}` : ''}${catalog.hasMore ? ' loaded so far' : ''}`}
@@ -166,11 +148,20 @@ function TopupsThatFit({ pkg }: { pkg: Package }) {
   );
 }
 
+interface PackageFilters {
+  location: string;
+  /** Text the server finds in the name, code, slug or location name. */
+  q: string;
+  /** '', fixed, daily or unlimited (GET /v1/packages data_type). */
+  data_type: string;
+}
+
 /**
- * Base packages: every page of one location (a few dozen plans), or the whole catalogue page by page
- * (thousands) when no location is chosen.
+ * Base packages matching the filters: every page of one location (a few dozen plans), or the whole catalogue
+ * page by page (thousands) when no location is chosen.
  */
-function usePackages(location: string) {
+function usePackages(filters: PackageFilters) {
+  const { location, q, data_type } = filters;
   const [packages, setPackages] = useState<Package[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [hasMore, setHasMore] = useState(false);
@@ -189,7 +180,7 @@ function usePackages(location: string) {
       let next: string | null = null;
       const all: Package[] = [];
       for (let i = 0; i < (location ? MAX_LOCATION_PAGES : 1); i++) {
-        const page: Page<Package> = await api.get<Page<Package>>(`/v1/packages${query({ type: 'base', location, limit: location ? PAGE_SIZE : 48, cursor: next })}`, { signal: controller.signal });
+        const page: Page<Package> = await api.get<Page<Package>>(`/v1/packages${query({ type: 'base', location, q, data_type, limit: location ? PAGE_SIZE : 48, cursor: next })}`, { signal: controller.signal });
         all.push(...page.data);
         next = page.has_more ? page.next_cursor : null;
         if (!next) break;
@@ -206,13 +197,13 @@ function usePackages(location: string) {
         if (!controller.signal.aborted) setLoading(false);
       });
     return () => controller.abort();
-  }, [location, generation]);
+  }, [location, q, data_type, generation]);
 
   const more = () => {
     if (!cursor) return;
     setLoading(true);
     api
-      .get<Page<Package>>(`/v1/packages${query({ type: 'base', location, limit: PAGE_SIZE, cursor })}`)
+      .get<Page<Package>>(`/v1/packages${query({ type: 'base', location, q, data_type, limit: PAGE_SIZE, cursor })}`)
       .then((page) => {
         setPackages((list) => [...list, ...page.data]);
         setCursor(page.has_more ? page.next_cursor : null);

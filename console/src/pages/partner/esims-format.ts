@@ -3,12 +3,12 @@ import type { Esim, Package } from '../../v1-types.ts';
 
 export const DATA_TYPES: Record<number, string> = { 1: 'Fixed data', 2: 'Daily (then slowed)', 3: 'Daily (then cut off)', 4: 'Unlimited' };
 
-/** The Products filter groups data types 2 and 3: both reset every day. */
+/** The values of GET /v1/packages data_type: the server groups data types 2 and 3 (both reset every day). */
 export const DATA_TYPE_FILTERS = [
-  { value: '', label: 'Any data type', types: [1, 2, 3, 4] },
-  { value: 'fixed', label: 'Fixed data', types: [1] },
-  { value: 'daily', label: 'Daily allowance', types: [2, 3] },
-  { value: 'unlimited', label: 'Unlimited', types: [4] },
+  { value: '', label: 'Any data type' },
+  { value: 'fixed', label: 'Fixed data' },
+  { value: 'daily', label: 'Daily allowance' },
+  { value: 'unlimited', label: 'Unlimited' },
 ] as const;
 
 export function volumeLabel(p: Pick<Package, 'data_type' | 'volume_bytes'>): string {

@@ -9,6 +9,18 @@ import { partnerPrice, renderLocation, renderOperator, renderPackage } from '../
 import { IdParams, ListOf, LocationSchema, OperatorSchema, PackageQuery, PackageSchema } from '../schemas.ts';
 import { errorResponses, op } from '../kit.ts';
 import type { PackageTable, Partner } from '../../../store/schema.ts';
+import { DATA_TYPE_GROUPS, searchPackages, type DataTypeGroup } from '../../../domain/catalog/package-search.ts';
+
+const PackageListQuery = Type.Object({
+  ...PackageQuery.properties,
+  q: Type.Optional(Type.String({ maxLength: 100, description: 'Case-insensitive text found in the name, package code, slug or location name (e.g. `Japan`, `5GB`)' })),
+  data_type: Type.Optional(
+    Type.Union(
+      (Object.keys(DATA_TYPE_GROUPS) as DataTypeGroup[]).map((k) => Type.Literal(k)),
+      { description: 'fixed (data_type 1), daily (2 and 3: a daily allowance, then slowed or cut off) or unlimited (4)' },
+    ),
+  ),
+});
 
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get<{ Querystring: { type?: 'country' | 'region' } }>(
@@ -42,12 +54,12 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
   );
 
-  app.get<{ Querystring: { limit?: number; cursor?: string; type?: 'base' | 'topup'; location?: string; topup_for_package?: string; topup_for_esim?: string } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string; type?: 'base' | 'topup'; location?: string; topup_for_package?: string; topup_for_esim?: string; q?: string; data_type?: DataTypeGroup } }>(
     '/packages',
     {
       schema: {
-        ...op('Catalog', 'listPackages', 'List packages', { description: 'Filter by location, or list the top-ups that fit a base package or an eSIM (type=topup with topup_for_package or topup_for_esim).' }),
-        querystring: PackageQuery,
+        ...op('Catalog', 'listPackages', 'List packages', { description: 'Filter by location, text (q) and data type, or list the top-ups that fit a base package or an eSIM (type=topup with topup_for_package or topup_for_esim).' }),
+        querystring: PackageListQuery,
         response: { 200: ListOf(PackageSchema, 'Package'), ...errorResponses },
       },
     },
@@ -65,6 +77,10 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Prom
         rows = base ? ctx.catalog.list({ type: 'TOPUP', locationCode: q.location }).filter((p) => p.topup_group === base.topup_group) : [];
       } else {
         rows = ctx.catalog.list({ type, locationCode: q.location, packageCode: ref });
+      }
+      if (q.q || q.data_type) {
+        const names = new Map(ctx.catalog.locations().map((l) => [l.code, l.name]));
+        rows = searchPackages(rows, { text: q.q, dataType: q.data_type }, (code) => names.get(code));
       }
       const limit = q.limit ?? 20;
       const after = decodeCursor(q.cursor, ['string']);
