@@ -1,11 +1,11 @@
-import { reserveSequence } from '../domain/ordering/numbers.ts';
 import type { Command } from 'commander';
 import { sql, type Insertable } from 'kysely';
 import type { AppContext } from '../context.ts';
 import type { BundleTable, EsimTable, OrderItemTable, OrderTable, UsageRecordTable } from '../store/schema.ts';
 import { randomBase58 } from '../lib/ids.ts';
-import { activationCode, makeIccid, makeMatchingId } from '../domain/esims/identifiers.ts';
-import { formatEsimTranNo, formatOrderNo } from '../domain/ordering/numbers.ts';
+import { activationCode, makeEid, makeIccid, makeMatchingId } from '../domain/esims/identifiers.ts';
+import { alertLevelFor } from '../domain/esims/lifecycle.ts';
+import { formatEsimTranNo, formatOrderNo, reserveSequence } from '../domain/ordering/numbers.ts';
 import { print, withContext } from './context.ts';
 
 export interface SeedOptions {
@@ -14,7 +14,7 @@ export interface SeedOptions {
   usage: number;
   /** eSIMs per order. */
   perOrder: number;
-  /** Rows per transaction. */
+  /** eSIMs per transaction (with their orders, bundles and usage records). */
   batch: number;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
@@ -29,20 +29,32 @@ export interface SeedResult {
   ms: number;
 }
 
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+
+/** Bytes of seeded usage record i: between 1 kB and 5 MB, spread without a pattern a benchmark could exploit. */
+export const seededBytes = (i: number): number => 1_000 + ((i * 7919) % 5_000_000);
 
 /**
  * Synthetic data for benchmarks: sandbox partners, ready orders of eSIMs (each with its base bundle) spread
- * over the partners, and usage records spread over the eSIMs. Written with multi-row inserts, many rows per
- * transaction, bypassing the domain services (no allocation jobs, no events). Seeded orders carry no
- * ledger charges: partners' balances stay consistent with their transfers (their deposits only).
- * Numbers (orderNo, esimTranNo) come from the same sequences real orders use, so they never collide.
+ * over the partners, and usage records spread over the eSIMs (record i belongs to eSIM i mod esims).
+ * Written with multi-row inserts, many rows per transaction, bypassing the domain services (no allocation
+ * jobs, no events). An eSIM and its usage records are written in the same transaction, with the eSIM and
+ * its bundle already as ingesting those records leaves them (consumeData with live-supplier semantics):
+ * installed and enabled, IN_USE (USED_UP once the bundle is spent), order_usage the sum of its records,
+ * the bundle's used_bytes capped at its volume, the usage alert level crossed. Orders are created 3 to 2
+ * hours ago and each eSIM's usage falls within the hour after its creation, so nothing has expired and no
+ * scheduler scan has work to catch up on. Seeded orders carry no ledger charges: partners' balances stay
+ * consistent with their transfers (their deposits only). Numbers (orderNo, esimTranNo) come from the same
+ * sequences real orders use, so they never collide.
  */
 export async function seedData(ctx: AppContext, options: SeedOptions): Promise<SeedResult> {
   const started = Date.now();
   const db = ctx.store.db;
   const progress = options.onProgress ?? (() => undefined);
   const nowMs = Date.now();
+  if (options.usage > 0 && options.esims === 0) throw new Error('--usage needs --esims: usage is seeded with the eSIMs it belongs to');
 
   const partners: SeedResult['partners'] = [];
   progress('partners', 0, options.partners);
@@ -53,38 +65,43 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
     for (const { partner, key } of await Promise.all(chunk)) partners.push({ partnerId: partner.id, accessCode: key.accessCode, secretKey: key.secretKey });
     progress('partners', partners.length, options.partners);
   }
-  if (!partners.length && (options.esims > 0 || options.usage > 0)) throw new Error('--esims and --usage need at least one partner');
+  if (!partners.length && options.esims > 0) throw new Error('--esims needs at least one partner');
 
-  const pkg = ctx.catalog.all().find((p) => p.type === 'BASE' && p.data_type === 1) ?? ctx.catalog.all()[0];
-  if (!pkg) throw new Error('the catalogue is empty');
+  // A plan with a data volume: its bundle accounting (used_bytes against volume) is what seeded usage fills in.
+  const pkg = ctx.catalog.all().find((p) => p.type === 'BASE' && p.data_type === 1 && Number(p.volume) > 0);
+  if (!pkg && options.esims > 0) throw new Error('the catalogue has no BASE package with a data volume');
   const perOrder = Math.max(1, options.perOrder);
   const orderCount = Math.ceil(options.esims / perOrder);
 
-  // Reserve the number ranges at once: one update per sequence.
-  const reserve = (name: 'order' | 'esim', n: number): Promise<number> => reserveSequence(db, name, n);
-  const firstOrderSeq = await reserve('order', orderCount);
-  const firstEsimSeq = await reserve('esim', options.esims);
+  const firstOrderSeq = orderCount ? await reserveSequence(db, 'order', orderCount) : 0;
+  const firstEsimSeq = options.esims ? await reserveSequence(db, 'esim', options.esims) : 0;
   const runTag = randomBase58(6);
-  const esimIds: string[] = [];
   const sample: SeedResult['sample'] = { orderNos: [], iccids: [] };
+  // Usage records per eSIM differ by at most one; each eSIM's fit in the hour after its first record.
+  const usageSpacingMs = options.esims ? Math.max(1, Math.floor(HOUR_MS / Math.ceil(options.usage / options.esims))) : 1;
 
   // Rows per INSERT stay under both stores' bound-parameter limits (eSIMs have ~45 columns).
   const insertChunked = async <T>(trx: any, table: string, rows: T[], perStatement: number) => {
     for (let i = 0; i < rows.length; i += perStatement) await trx.insertInto(table).values(rows.slice(i, i + perStatement)).execute();
   };
 
-  progress('esims', 0, options.esims);
+  const phase = options.usage > 0 ? 'esims+usage' : 'esims';
+  progress(phase, 0, options.esims);
   let esimsMade = 0;
+  let usageMade = 0;
   const ordersPerTx = Math.max(1, Math.floor(options.batch / perOrder));
-  for (let o = 0; o < orderCount; o += ordersPerTx) {
+  for (let o = 0; pkg && o < orderCount; o += ordersPerTx) {
     const orders: Insertable<OrderTable>[] = [];
     const items: Insertable<OrderItemTable>[] = [];
     const esims: Insertable<EsimTable>[] = [];
     const bundles: Insertable<BundleTable>[] = [];
+    const usage: Insertable<UsageRecordTable>[] = [];
+    const price = Number(pkg.price);
+    const volume = Number(pkg.volume);
     for (let k = o; k < Math.min(orderCount, o + ordersPerTx); k++) {
       const partner = partners[k % partners.length];
       const count = Math.min(perOrder, options.esims - k * perOrder);
-      const createdAt = nowMs - (orderCount - k) * 10;
+      const createdAt = nowMs - 3 * HOUR_MS + Math.floor((k * HOUR_MS) / orderCount);
       const orderId = `ord_seed_${runTag}_${k}`;
       const orderNo = formatOrderNo(firstOrderSeq + k, createdAt);
       const itemId = `itm_seed_${runTag}_${k}`;
@@ -98,7 +115,7 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
         environment: 'sandbox',
         total_count: count,
         allocated_count: count,
-        amount: Number(pkg.price) * count,
+        amount: price * count,
         currency: 'USD',
         target_esim_id: null,
         failure_reason: null,
@@ -106,12 +123,30 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
         updated_at: createdAt,
         completed_at: createdAt,
       });
-      items.push({ id: itemId, order_id: orderId, line_no: 1, package_code: pkg.package_code, count, period_num: null, unit_price: Number(pkg.price), line_amount: Number(pkg.price) * count });
+      items.push({ id: itemId, order_id: orderId, line_no: 1, package_code: pkg.package_code, count, period_num: null, unit_price: price, line_amount: price * count });
       for (let slot = 0; slot < count; slot++) {
         const n = k * perOrder + slot;
         const esimId = `esim_seed_${runTag}_${n}`;
         const iccid = makeIccid('8999000', String(firstEsimSeq + n).padStart(11, '0'));
         const matchingId = makeMatchingId();
+
+        // This eSIM's records: n, n + esims, n + 2·esims, … below the usage count, one after the other from a
+        // minute after its creation. Fed to ingestion one by one, the first record's end activates the eSIM.
+        const firstUsageAt = createdAt + MINUTE_MS;
+        const activatedAt = firstUsageAt + usageSpacingMs;
+        let usedBytes = 0;
+        let lastUsageAt = 0;
+        for (let i = n, j = 0; i < options.usage; i += options.esims, j++) {
+          const start = firstUsageAt + j * usageSpacingMs;
+          const bytes = seededBytes(i);
+          usage.push({ record_key: `seed:${runTag}:${i}`, esim_id: esimId, bytes, period_start: start, period_end: start + usageSpacingMs, source: 'seed', received_at: start + usageSpacingMs });
+          usedBytes += bytes;
+          lastUsageAt = start + usageSpacingMs;
+        }
+        const used = usedBytes > 0;
+        const expiresAt = used ? activatedAt + pkg.duration * DAY_MS : null;
+        const spent = used && usedBytes >= volume;
+
         esims.push({
           id: esimId,
           esim_tran_no: formatEsimTranNo(firstEsimSeq + n, createdAt),
@@ -132,28 +167,29 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
           pin: null,
           puk: null,
           apn: null,
-          eid: null,
+          eid: used ? makeEid() : null,
           supply: 'simulated',
           pool_profile_id: null,
-          smdp_status: 'RELEASED',
-          esim_status: 'GOT_RESOURCE',
+          smdp_status: used ? 'ENABLED' : 'RELEASED',
+          esim_status: !used ? 'GOT_RESOURCE' : spent ? 'USED_UP' : 'IN_USE',
           status_before_suspend: null,
           sms_status: pkg.sms_status,
           data_type: pkg.data_type,
           active_type: pkg.active_type,
-          price: Number(pkg.price),
+          price,
           qr_token: randomBase58(24),
           short_code: randomBase58(10),
           download_deadline: createdAt + pkg.unused_valid_time * DAY_MS,
-          activate_time: null,
-          expired_time: null,
-          total_volume: Number(pkg.volume),
+          activate_time: used ? activatedAt : null,
+          expired_time: expiresAt,
+          total_volume: volume,
           total_duration: pkg.duration,
           duration_unit: pkg.duration_unit,
-          order_usage: 0,
-          last_usage_at: null,
+          order_usage: usedBytes,
+          last_usage_at: used ? lastUsageAt : null,
+          usage_alert_level: alertLevelFor(usedBytes, volume, Number.POSITIVE_INFINITY),
           created_at: createdAt,
-          updated_at: createdAt,
+          updated_at: used ? lastUsageAt : createdAt,
         });
         bundles.push({
           id: `bnd_seed_${runTag}_${n}`,
@@ -162,20 +198,20 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
           order_id: orderId,
           package_code: pkg.package_code,
           kind: 'BASE',
-          state: 'queued',
-          volume: Number(pkg.volume),
-          used_bytes: 0,
+          state: !used ? 'queued' : spent ? 'depleted' : 'active',
+          volume,
+          // Bytes beyond the volume count in order_usage only, as for a live supplier's records.
+          used_bytes: Math.min(usedBytes, volume),
           duration: pkg.duration,
           duration_unit: pkg.duration_unit,
           data_type: pkg.data_type,
           period_num: null,
-          price: Number(pkg.price),
-          activated_at: null,
-          expires_at: null,
+          price,
+          activated_at: used ? activatedAt : null,
+          expires_at: expiresAt,
           created_at: createdAt,
-          updated_at: createdAt,
+          updated_at: used ? lastUsageAt : createdAt,
         });
-        if (options.usage > 0) esimIds.push(esimId);
         if (partner === partners[0] && sample.iccids.length < 1000 && slot === 0) sample.iccids.push(iccid);
       }
       if (partner === partners[0] && sample.orderNos.length < 1000) sample.orderNos.push(orderNo);
@@ -185,28 +221,14 @@ export async function seedData(ctx: AppContext, options: SeedOptions): Promise<S
       await insertChunked(trx, 'order_items', items, 2000);
       await insertChunked(trx, 'esims', esims, 500);
       await insertChunked(trx, 'bundles', bundles, 1500);
+      await insertChunked(trx, 'usage_records', usage, 4000);
     });
     esimsMade += esims.length;
-    progress('esims', esimsMade, options.esims);
+    usageMade += usage.length;
+    progress(phase, esimsMade, options.esims);
   }
-
-  progress('usage', 0, options.usage);
-  if (options.usage > 0 && !esimIds.length) {
-    const rows = await db.selectFrom('esims').select('id').limit(100_000).execute();
-    esimIds.push(...rows.map((r) => r.id));
-    if (!esimIds.length) throw new Error('--usage needs eSIMs (pass --esims too)');
-  }
-  for (let u = 0; u < options.usage; u += options.batch) {
-    const rows: Insertable<UsageRecordTable>[] = [];
-    for (let i = u; i < Math.min(options.usage, u + options.batch); i++) {
-      const start = nowMs - (options.usage - i) * 1000;
-      rows.push({ record_key: `seed:${runTag}:${i}`, esim_id: esimIds[i % esimIds.length], bytes: 1_000 + ((i * 7919) % 5_000_000), period_start: start, period_end: start + 3_600_000, source: 'seed', received_at: start });
-    }
-    await db.transaction().execute((trx) => insertChunked(trx, 'usage_records', rows, 4000));
-    progress('usage', Math.min(options.usage, u + options.batch), options.usage);
-  }
-  if (ctx.store.dialect === 'postgres') await sql`analyze`.execute(db);
-  else await sql`analyze`.execute(db);
+  if (usageMade !== options.usage) throw new Error(`seeded ${usageMade} usage records, expected ${options.usage}`);
+  await sql`analyze`.execute(db);
   return { partners, orders: orderCount, esims: options.esims, usage: options.usage, sample, ms: Date.now() - started };
 }
 
@@ -218,12 +240,12 @@ function count(name: string, raw: string): number {
 export function registerSeedCommands(program: Command): void {
   program
     .command('seed')
-    .description('create large synthetic data for benchmarks (sandbox partners, ready eSIMs, usage records)')
+    .description('create large synthetic data for benchmarks (sandbox partners, ready eSIMs, usage records applied to them)')
     .option('--partners <n>', 'sandbox partners to create', '10')
     .option('--esims <n>', 'eSIMs (in ready orders) spread over the partners', '0')
-    .option('--usage <n>', 'usage records spread over the eSIMs', '0')
+    .option('--usage <n>', 'usage records spread over the eSIMs (needs --esims)', '0')
     .option('--per-order <n>', 'eSIMs per order', '10')
-    .option('--batch <n>', 'rows per transaction', '5000')
+    .option('--batch <n>', 'eSIMs per transaction (with their orders, bundles, usage records)', '5000')
     .option('--json', 'print the result (first partners\' credentials, sample ids) as JSON')
     .action(async (options) => {
       const { default: cliProgress } = await import('cli-progress');
