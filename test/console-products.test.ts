@@ -8,6 +8,20 @@ import { consoleSignUp, type ConsoleClient } from './helpers/console.ts';
  * Products search over the whole catalogue: GET /v1/packages filters by text (q) and data type on the server,
  * and the console's Products page uses those filters instead of filtering the plans it happened to load.
  */
+/** Every page of a GET /v1/packages listing, following next_cursor. */
+async function allPackages(client: ConsoleClient, query: string): Promise<any[]> {
+  const out: any[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 100; i++) {
+    const res = await client.call('GET', `/v1/packages?limit=50&${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    expect(res.status, res.text).toBe(200);
+    out.push(...res.json.data);
+    cursor = res.json.has_more ? res.json.next_cursor : null;
+    if (!cursor) return out;
+  }
+  throw new Error('more than 100 pages');
+}
+
 describe('GET /v1/packages q and data_type', () => {
   let server: TestServer;
   let alice: ConsoleClient;
@@ -20,19 +34,7 @@ describe('GET /v1/packages q and data_type', () => {
     await server?.close();
   });
 
-  /** Every page of a listing, following next_cursor. */
-  async function allPages(query: string): Promise<any[]> {
-    const out: any[] = [];
-    let cursor: string | null = null;
-    for (let i = 0; i < 100; i++) {
-      const res = await alice.call('GET', `/v1/packages?limit=50&${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      expect(res.status, res.text).toBe(200);
-      out.push(...res.json.data);
-      cursor = res.json.has_more ? res.json.next_cursor : null;
-      if (!cursor) return out;
-    }
-    throw new Error('more than 100 pages');
-  }
+  const allPages = (query: string) => allPackages(alice, query);
 
   /** Active base packages straight from the database, in catalogue order: the expectation, not the code under test. */
   async function basePackagesInDb() {
@@ -115,16 +117,7 @@ describe('Products page in a browser', () => {
 
   it('finds a plan beyond the first page by name, filters by region and data type, and lists top-ups that fit', async () => {
     const alice = await consoleSignUp(server, { email: 'browse@example.com', password: 'a browsing password' });
-    const count = async (query: string) => {
-      let total = 0;
-      let cursor: string | null = null;
-      do {
-        const res: any = await alice.call('GET', `/v1/packages?limit=100&${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        total += res.json.data.length;
-        cursor = res.json.has_more ? res.json.next_cursor : null;
-      } while (cursor);
-      return total;
-    };
+    const count = async (query: string) => (await allPackages(alice, query)).length;
     const plural = (n: number) => `${n} plan${n === 1 ? '' : 's'}`;
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
