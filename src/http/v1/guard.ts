@@ -77,10 +77,29 @@ const IN_FLIGHT_LEASE_MS = 60_000;
 /** Keys are kept at least this long (Stripe keeps 24 h). */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
 
+/**
+ * JSON with the keys of every object sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request, so a
+ * client whose serializer orders keys differently on a retry still gets its stored answer.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const fields = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
+    return `{${fields.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 function requestHash(request: FastifyRequest): string {
-  const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+  const at = request.url.indexOf('?');
+  const query = at < 0 ? new URLSearchParams() : new URLSearchParams(request.url.slice(at + 1));
+  query.sort();
   return createHash('sha256')
-    .update(`${query}\n${request.body === undefined ? '' : JSON.stringify(request.body)}`)
+    .update(`${query.toString()}\n${request.body === undefined ? '' : canonicalJson(request.body)}`)
     .digest('base64url');
 }
 

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../context.ts';
 import type { PackageTable } from '../../../store/schema.ts';
-import type { EsimGoInventoryTable } from '../../../store/tables/esimgo.ts';
+import type { EsimGoInventoryTable, EsimGoOrderTable } from '../../../store/tables/esimgo.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { caller } from '../guard.ts';
 import { errorResponses, op } from '../kit.ts';
@@ -90,6 +90,15 @@ function renderItem(row: EsimGoInventoryTable) {
 
 export async function inventoryRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const db = ctx.store.db;
+
+  /** An application already made under this reference, as the first answer showed it. */
+  async function storedApplication(partnerId: string, order: EsimGoOrderTable) {
+    if (order.kind !== 'apply') throw new DomainError('conflict', `transaction_id ${order.reference} was used for another kind of request`);
+    const [line] = JSON.parse(order.lines_json) as Array<{ packageCode: string; quantity: number; iccids?: string[] }>;
+    const iccid = line?.iccids?.[0];
+    const esim = iccid ? await findEsimByRef(db, partnerId, iccid) : null;
+    return { object: 'inventory_application' as const, package_id: line?.packageCode ?? '', esim_id: esim?.id ?? null, order_id: order.order_id, count: line?.quantity ?? 0 };
+  }
   const inventory = ctx.inventory;
   const nameOf = (pkg: PackageTable) => pkg.package_code;
   const packageOf = (id: string): PackageTable => {
@@ -133,17 +142,28 @@ export async function inventoryRoutes(app: FastifyInstance, ctx: AppContext): Pr
 
   app.post<{ Body: { package_id: string; esim_id?: string; count?: number } }>(
     '/inventory/apply',
-    { schema: { ...op('Inventory', 'applyInventory', 'Apply bundles from inventory', { mutating: true, description: 'To an existing eSIM (esim_id) or to new eSIMs (count). Nothing is charged: the bundles were paid for when bought.' }), body: ApplyBody, response: { 201: ApplySchema, ...errorResponses } } },
+    { schema: { ...op('Inventory', 'applyInventory', 'Apply bundles from inventory', { mutating: true, description: 'To an existing eSIM (esim_id) or to new eSIMs (count). Nothing is charged: the bundles were paid for when bought. The Idempotency-Key is also the reference: another API key of the account sending the same key gets the first application (200).' }), body: ApplyBody, response: { 201: ApplySchema, 200: ApplySchema, ...errorResponses } } },
     async (request, reply) => {
       const who = caller(request);
       const pkg = packageOf(request.body.package_id);
       if (request.body.esim_id && request.body.count !== undefined && request.body.count !== 1) throw new DomainError('invalid_argument', 'count cannot be combined with esim_id');
       const esim = request.body.esim_id ? await findEsimByRef(db, who.partner.id, request.body.esim_id) : null;
       const count = esim ? 1 : (request.body.count ?? 1);
-      const result = await inventory.apply(who.partner, { reference: transactionIdFor(undefined, who.idempotencyKey, 'app'), items: [{ pkg, iccid: esim?.iccid, repeat: count }], nameOf, nowMs: who.nowMs });
-      ctx.notifyEvents();
-      reply.code(201);
-      return { object: 'inventory_application' as const, package_id: pkg.package_code, esim_id: esim?.id ?? null, order_id: result.coreOrder?.id ?? null, count };
+      const reference = transactionIdFor(undefined, who.idempotencyKey, 'app');
+      // The reference comes from the Idempotency-Key, which is scoped per API key: another key of the same
+      // account may send the same one. Like a repeated transaction_id, it answers the first application.
+      const before = await inventory.findOrder(who.partner.id, reference);
+      if (before) return reply.code(200).send(await storedApplication(who.partner.id, before));
+      try {
+        const result = await inventory.apply(who.partner, { reference, items: [{ pkg, iccid: esim?.iccid, repeat: count }], nameOf, nowMs: who.nowMs });
+        ctx.notifyEvents();
+        reply.code(201);
+        return { object: 'inventory_application' as const, package_id: pkg.package_code, esim_id: esim?.id ?? null, order_id: result.coreOrder?.id ?? null, count };
+      } catch (error) {
+        const raced = await inventory.findOrder(who.partner.id, reference);
+        if (!raced) throw error;
+        return reply.code(200).send(await storedApplication(who.partner.id, raced));
+      }
     },
   );
 
