@@ -27,6 +27,10 @@ export function readRoutes(ctx: AppContext): RouteTable {
       const packageCode = optionalString(body, 'packageCode', { max: 100 });
       const slug = optionalString(body, 'slug', { max: 100 });
       const iccid = optionalString(body, 'iccid', { max: 22 });
+      // A package the request names must exist (310241), whatever the other filters: an empty list would read as
+      // "no top-ups fit" or "not sold here" and hide a typo.
+      if (packageCode && !ctx.catalog.get(packageCode)) throw new EsimAccessError('310241', `The packageCode ${packageCode} does not exist`);
+      if (slug && !packageCode && ctx.catalog.get(slug)?.slug !== slug) throw new EsimAccessError('310241', `The slug ${slug} does not exist`);
       let basePackageCode: string | undefined;
       if (iccid) {
         basePackageCode = (await ctx.catalog.basePackageOfIccid?.(auth.partner.id, iccid)) ?? undefined;
