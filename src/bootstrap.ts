@@ -56,7 +56,7 @@ export async function createContext(config: Config, log: Logger = makeLogger(con
   const pool = new ProfilePool(store.dialect);
   const supply = new SupplyRouter(new SimulatedSmdp(config.sandboxSmdpHost), { pool }, pool);
   const ordering = new Ordering(store.db, store.dialect, catalog, supply, config.sandboxAllocationDelayMs);
-  const allocator = new Allocator(store.db, catalog, supply, now);
+  const allocator = new Allocator(store.db, catalog, supply, now, log);
   const worker = new JobWorker({
     db: store.db,
     dialect: store.dialect,

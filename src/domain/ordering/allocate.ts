@@ -9,7 +9,8 @@ import { activationCode } from '../esims/identifiers.ts';
 import type { SupplyRouter } from '../../supply/router.ts';
 import { SupplyError } from '../../supply/types.ts';
 import { formatEsimTranNo, nextSequence } from './numbers.ts';
-import { poolKeysFor } from '../../supply/pool.ts';
+import { poolKeysFor, ProfilePool } from '../../supply/pool.ts';
+import type { Logger } from 'pino';
 import { checkLowStock } from '../pools/stock.ts';
 
 /**
@@ -26,6 +27,8 @@ export class Allocator {
     private readonly catalog: CatalogService,
     private readonly supply: SupplyRouter,
     private readonly now: () => number,
+    /** Low-stock alerts are also logged here (warn), so an operator watching the logs sees them. */
+    private readonly log?: Pick<Logger, 'warn'>,
   ) {}
 
   async allocate(orderId: string): Promise<'ready' | 'failed' | 'noop'> {
@@ -49,7 +52,7 @@ export class Allocator {
       }
       throw error;
     } finally {
-      await this.checkPools(items.map((i) => i.package_code));
+      await this.checkPools(order.environment, items.map((i) => i.package_code));
     }
     return 'ready';
   }
@@ -61,7 +64,7 @@ export class Allocator {
    */
   async allocateBatch(orderIds: string[], completeInTrx: (trx: Transaction<DB>, orderId: string) => Promise<void>): Promise<Set<string>> {
     const done = new Set<string>();
-    const packageCodes = new Set<string>();
+    const drawn: Array<{ environment: OrderTable['environment']; code: string }> = [];
     await this.db.transaction().execute(async (trx) => {
       const nowMs = this.now();
       const orders = await trx.selectFrom('orders').selectAll().where('id', 'in', orderIds).execute();
@@ -73,7 +76,7 @@ export class Allocator {
           let count = 0;
           for (const item of items.filter((i) => i.order_id === order.id)) {
             const pkg = this.packageFor(item.package_code);
-            packageCodes.add(pkg.package_code);
+            drawn.push({ environment: order.environment, code: pkg.package_code });
             for (let slot = 0; slot < item.count; slot++) {
               if (made.has(`${item.id}:${slot}`)) continue;
               await this.createEsim(trx, order, item, pkg, slot, nowMs);
@@ -86,18 +89,24 @@ export class Allocator {
         done.add(order.id);
       }
     });
-    await this.checkPools([...packageCodes]);
+    for (const environment of ['live', 'sandbox'] as const) {
+      await this.checkPools(environment, [...new Set(drawn.filter((d) => d.environment === environment).map((d) => d.code))]);
+    }
     return done;
   }
 
-  /** Low-stock alerts are checked after commit: inside the transaction other takes are not visible yet. */
-  private async checkPools(packageCodes: string[]): Promise<void> {
+  /**
+   * Low-stock alerts are checked after commit: inside the transaction other takes are not visible yet. Only
+   * pools the orders drew from are checked: the source is chosen per environment and package (a live order
+   * for a generated package, whose `supply` says simulated, still draws from the pools).
+   */
+  private async checkPools(environment: OrderTable['environment'], packageCodes: string[]): Promise<void> {
     const keys = new Set<string>();
     for (const code of packageCodes) {
       const pkg = this.catalog.get(code) ?? this.catalog.all().find((p) => p.package_code === code);
-      if (pkg && pkg.supply !== 'simulated') for (const key of poolKeysFor(pkg)) keys.add(key);
+      if (pkg && this.supply.sourceFor(environment, pkg) instanceof ProfilePool) for (const key of poolKeysFor(pkg)) keys.add(key);
     }
-    for (const key of keys) await checkLowStock(this.db, key, this.now());
+    for (const key of keys) await checkLowStock(this.db, key, this.now(), this.log);
   }
 
   private packageFor(code: string): PackageTable {
@@ -240,8 +249,9 @@ export class Allocator {
       for (const hook of this.onOrderFailed) await hook(trx, orderId, nowMs);
       await emitEvent(trx, { partnerId: order.partner_id, type: 'order.failed', subject: orderId, payload: { orderId, orderNo: order.order_no, transactionId: order.transaction_id, reason } }, nowMs);
     });
+    const order = await this.db.selectFrom('orders').select('environment').where('id', '=', orderId).executeTakeFirst();
     const items = await this.db.selectFrom('order_items').select('package_code').where('order_id', '=', orderId).execute();
-    await this.checkPools(items.map((i) => i.package_code));
+    if (order) await this.checkPools(order.environment, items.map((i) => i.package_code));
   }
 }
 
