@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
+import { checkResponses, ResponseLog } from './helpers/openapi-responses.ts';
+
+const log = new ResponseLog();
 
 describe('/v1 inventory', () => {
   let server: TestServer;
@@ -17,7 +20,7 @@ describe('/v1 inventory', () => {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
     const response = await fetch(`${server.baseUrl}/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: response.status, json: await response.json() };
+    return { status: response.status, json: log.record(method, response.url, response.status, response.headers.get('content-type') ?? '', await response.text()) as any };
   }
   const balance = async () => (await call('GET', '/balance')).json.available as number;
   let packageCode = '';
@@ -50,7 +53,8 @@ describe('/v1 inventory', () => {
     // The same inventory is what the eSIM Go dialect shows.
     const go = await (await fetch(`${server.baseUrl}/v2.4/inventory`, { headers: { 'x-api-key': partner.accessCode } })).json();
     const mine = (await item()).id;
-    expect(go.bundles.flatMap((b: any) => b.available).find((a: any) => a.id === mine).remaining).toBe(3);
+    expect(mine).toMatch(/^inv_[0-9]+$/);
+    expect(go.bundles.flatMap((b: any) => b.available).find((a: any) => `inv_${a.id}` === mine).remaining).toBe(3);
 
     // To a new eSIM: a zero-amount order; the balance does not move.
     const applied = await call('POST', '/inventory/apply', { package_id: 'US_1_7' }, 'apply-new-1');
@@ -74,12 +78,12 @@ describe('/v1 inventory', () => {
     expect((await call('GET', `/esims/${esim.id}`)).json.bundles.length).toBe(bundlesBefore + 1);
     expect((await item()).remaining).toBe(1);
 
-    // Refund the last one.
-    const usageId = (await item()).id;
-    expect((await call('POST', `/inventory/${usageId}/refund`, { quantity: 2 })).status).toBe(400);
-    const refunded = await call('POST', `/inventory/${usageId}/refund`, { quantity: 1 });
+    // Refund the last one, by its id; the bare usage id (as eSIM Go shows it) names the same item.
+    const itemId = (await item()).id;
+    expect((await call('POST', `/inventory/${itemId.slice('inv_'.length)}/refund`, { quantity: 2 })).json).toMatchObject({ status: 400, code: 'invalid_request', detail: `Only 1 bundles remain in inventory ${itemId.slice('inv_'.length)}` });
+    const refunded = await call('POST', `/inventory/${itemId}/refund`, { quantity: 1 });
     expect(refunded.status).toBe(200);
-    expect(refunded.json.remaining).toBe(0);
+    expect(refunded.json).toMatchObject({ object: 'inventory_item', id: itemId, remaining: 0 });
     expect(await balance()).toBe(start - 2 * unit);
     expect(await item()).toBeUndefined();
     // Nothing left to apply.
@@ -99,7 +103,10 @@ describe('/v1 inventory', () => {
       ['POST', '/inventory/apply', { package_id: 'US_1_7', esim_id: 'esim_nope' }, 404],
       ['POST', '/inventory/apply', { package_id: 'US_1_7', count: 2, esim_id: 'x' }, 400],
       ['POST', '/inventory/999999/refund', { quantity: 1 }, 404],
+      ['POST', '/inventory/inv_999999/refund', { quantity: 1 }, 404],
       ['POST', '/inventory/abc/refund', { quantity: 1 }, 400],
+      ['POST', '/inventory/inv_/refund', { quantity: 1 }, 400],
+      ['POST', '/inventory/ord_1/refund', { quantity: 1 }, 400],
     ];
     for (const [method, path, body, status] of cases) {
       const response = await call(method, path, body);
@@ -109,8 +116,11 @@ describe('/v1 inventory', () => {
     expect(await balance()).toBe(start);
   });
 
-  it('is documented in the OpenAPI document', async () => {
+  it('is documented in the OpenAPI document, and every response seen validates against it', async () => {
     const doc = await (await fetch(`${server.baseUrl}/openapi.json`)).json();
     for (const path of ['/v1/inventory', '/v1/inventory/purchases', '/v1/inventory/apply', '/v1/inventory/{id}/refund']) expect(Object.keys(doc.paths)).toContain(path);
+    const { failures, covered } = await checkResponses(server.baseUrl, log.seen);
+    expect(failures).toEqual([]);
+    expect([...covered].filter((o) => o.includes('/inventory')).sort()).toEqual(['GET /v1/inventory', 'POST /v1/inventory/apply', 'POST /v1/inventory/purchases', 'POST /v1/inventory/{id}/refund']);
   });
 });

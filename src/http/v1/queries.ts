@@ -141,8 +141,15 @@ export async function listDeliveryPage(db: Kysely<DB>, partnerId: string, q: { l
   return query.orderBy('webhook_deliveries.event_seq', 'desc').orderBy('webhook_deliveries.id', 'desc').limit(q.limit + 1).execute();
 }
 
-export async function listOperators(db: Kysely<DB>, country?: string) {
+export async function listOperators(db: Kysely<DB>, q: { country?: string; limit: number; cursor?: string }) {
+  const after = decodeCursor(q.cursor, ['string', 'string', 'string']);
   let query = db.selectFrom('operators').selectAll();
-  if (country) query = query.where('country_code', '=', country.toUpperCase());
-  return query.orderBy('country_code').orderBy('name').execute();
+  if (q.country) query = query.where('country_code', '=', q.country.toUpperCase());
+  if (after) {
+    const [country, name, id] = after as [string, string, string];
+    query = query.where((eb) =>
+      eb.or([eb('country_code', '>', country), eb.and([eb('country_code', '=', country), eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])])])]),
+    );
+  }
+  return query.orderBy('country_code').orderBy('name').orderBy('id').limit(q.limit + 1).execute();
 }

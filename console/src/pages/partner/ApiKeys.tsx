@@ -10,7 +10,7 @@ import type { ApiKey, ApiKeyCreated, Page } from '../../v1-types.ts';
 type Pending = { action: 'roll' | 'revoke'; key: ApiKey } | null;
 
 export function ApiKeysPage() {
-  const keys = useAsync((signal) => api.get<Page<ApiKey>>('/v1/api-keys', { signal }), []);
+  const keys = useAsync((signal) => api.get<Page<ApiKey>>('/v1/api-keys?limit=100', { signal }), []);
   const [label, setLabel] = useState('');
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
   const [pending, setPending] = useState<Pending>(null);

@@ -13,13 +13,25 @@ import './esims-pages.css';
 const MAX_LOCATION_PAGES = 20;
 const PAGE_SIZE = 100;
 
+/** Every location (a few hundred): /v1/locations comes in pages like every /v1 list. */
+async function allLocations(signal: AbortSignal): Promise<{ data: Location[] }> {
+  const data: Location[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<Location> = await api.get<Page<Location>>(`/v1/locations${query({ limit: PAGE_SIZE, cursor })}`, { signal });
+    data.push(...page.data);
+    cursor = page.has_more ? page.next_cursor : null;
+  } while (cursor);
+  return { data };
+}
+
 export function ProductsPage() {
   const [search, setSearch] = useState('');
   const [location, setLocation] = useState('');
   const [dataType, setDataType] = useState('');
   const [topupsFor, setTopupsFor] = useState<Package | null>(null);
 
-  const locations = useAsync((signal) => api.get<Page<Location>>('/v1/locations', { signal }), []);
+  const locations = useAsync((signal) => allLocations(signal), []);
   // The server searches the whole catalogue: what is loaded is only the first pages of the answer.
   const settledSearch = useDebounced(search.trim());
   const catalog = usePackages({ location, q: settledSearch, data_type: dataType });

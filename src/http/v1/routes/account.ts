@@ -5,10 +5,10 @@ import { walletBalanceFast } from '../../../domain/ledger/ledger.ts';
 import { csvField } from '../../../domain/catalog/csv.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { caller } from '../guard.ts';
-import { page } from '../pagination.ts';
+import { page, pageSorted } from '../pagination.ts';
 import { listTransferPage, timeParam } from '../queries.ts';
 import { iso, renderApiKey, renderTransaction } from '../render.ts';
-import { ApiKeyBody, ApiKeyCreatedSchema, ApiKeySchema, BalanceSchema, IdParams, ListOf, TransactionExportQuery, TransactionQuery, TransactionSchema } from '../schemas.ts';
+import { ApiKeyBody, ApiKeyCreatedSchema, ApiKeySchema, BalanceSchema, IdParams, ListOf, PageQuery, TransactionExportQuery, TransactionQuery, TransactionSchema } from '../schemas.ts';
 import { errorResponses, op } from '../kit.ts';
 
 type TxQuery = { limit?: number; cursor?: string; kind?: string; created_after?: string; created_before?: string };
@@ -73,12 +73,18 @@ export async function accountRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
   );
 
-  app.get(
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/api-keys',
-    { schema: { ...op('API keys', 'listApiKeys', 'List your API keys (secrets are never shown again)'), response: { 200: ListOf(ApiKeySchema, 'ApiKey'), ...errorResponses } } },
+    {
+      schema: {
+        ...op('API keys', 'listApiKeys', 'List your API keys, oldest first (secrets are never shown again)'),
+        querystring: Type.Object(PageQuery),
+        response: { 200: ListOf(ApiKeySchema, 'ApiKey'), ...errorResponses },
+      },
+    },
     async (request) => {
       const keys = await ctx.partners.listKeys(caller(request).partner.id);
-      return { object: 'list' as const, data: keys.map(renderApiKey), has_more: false, next_cursor: null };
+      return pageSorted(keys, request.query, ['number', 'string'], (k) => [Number(k.created_at), k.id], renderApiKey);
     },
   );
 

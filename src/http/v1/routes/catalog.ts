@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../../context.ts';
 import { Problem } from '../problem.ts';
 import { caller } from '../guard.ts';
-import { decodeCursor, page } from '../pagination.ts';
+import { decodeCursor, DEFAULT_PAGE_LIMIT, page, pageSorted } from '../pagination.ts';
 import { findEsimByRef, listOperators } from '../queries.ts';
 import { partnerPrice, renderLocation, renderOperator, renderPackage } from '../render.ts';
-import { IdParams, ListOf, LocationSchema, OperatorSchema, PackageQuery, PackageSchema } from '../schemas.ts';
+import { IdParams, ListOf, LocationSchema, OperatorSchema, PackageQuery, PackageSchema, PageQuery } from '../schemas.ts';
 import { errorResponses, op } from '../kit.ts';
 import type { PackageTable, Partner } from '../../../store/schema.ts';
 import { DATA_TYPE_GROUPS, searchPackages, type DataTypeGroup } from '../../../domain/catalog/package-search.ts';
@@ -23,34 +23,35 @@ const PackageListQuery = Type.Object({
 });
 
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  app.get<{ Querystring: { type?: 'country' | 'region' } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string; type?: 'country' | 'region' } }>(
     '/locations',
     {
       schema: {
-        ...op('Catalog', 'listLocations', 'List locations (countries and regions)'),
-        querystring: Type.Object({ type: Type.Optional(Type.Union([Type.Literal('country'), Type.Literal('region')])) }),
+        ...op('Catalog', 'listLocations', 'List locations (countries and regions), by code'),
+        querystring: Type.Object({ ...PageQuery, type: Type.Optional(Type.Union([Type.Literal('country'), Type.Literal('region')])) }),
         response: { 200: ListOf(LocationSchema, 'Location'), ...errorResponses },
       },
     },
     async (request) => {
       const wanted = request.query.type;
-      const data = ctx.catalog.locations().map(renderLocation).filter((l) => !wanted || l.type === wanted);
-      return { object: 'list' as const, data, has_more: false, next_cursor: null };
+      const rows = ctx.catalog.locations().map(renderLocation).filter((l) => !wanted || l.type === wanted);
+      return pageSorted(rows, request.query, ['string'], (l) => [l.code], (l) => l);
     },
   );
 
-  app.get<{ Querystring: { country?: string } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string; country?: string } }>(
     '/operators',
     {
       schema: {
-        ...op('Catalog', 'listOperators', 'List mobile network operators'),
-        querystring: Type.Object({ country: Type.Optional(Type.String({ minLength: 2, maxLength: 2, description: 'ISO 3166-1 alpha-2' })) }),
+        ...op('Catalog', 'listOperators', 'List mobile network operators, by country and name'),
+        querystring: Type.Object({ ...PageQuery, country: Type.Optional(Type.String({ minLength: 2, maxLength: 2, description: 'ISO 3166-1 alpha-2' })) }),
         response: { 200: ListOf(OperatorSchema, 'Operator'), ...errorResponses },
       },
     },
     async (request) => {
-      const rows = await listOperators(ctx.store.db, request.query.country);
-      return { object: 'list' as const, data: rows.map(renderOperator), has_more: false, next_cursor: null };
+      const limit = request.query.limit ?? DEFAULT_PAGE_LIMIT;
+      const rows = await listOperators(ctx.store.db, { country: request.query.country, limit, cursor: request.query.cursor });
+      return page(rows, limit, (o) => [o.country_code, o.name, o.id], renderOperator);
     },
   );
 

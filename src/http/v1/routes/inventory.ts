@@ -8,7 +8,8 @@ import { caller } from '../guard.ts';
 import { errorResponses, op } from '../kit.ts';
 import { iso } from '../render.ts';
 import { findEsimByRef } from '../queries.ts';
-import { Nullable } from '../schemas.ts';
+import { ListOf, Nullable, PageQuery } from '../schemas.ts';
+import { pageSorted } from '../pagination.ts';
 import { transactionIdFor } from './orders.ts';
 
 /**
@@ -18,7 +19,7 @@ import { transactionIdFor } from './orders.ts';
 const InventoryItemSchema = Type.Object(
   {
     object: Type.Literal('inventory_item'),
-    id: Type.Integer({ description: 'The usage id (the same as eSIM Go\'s `available[].id`)' }),
+    id: Type.String({ pattern: '^inv_[0-9]+$', description: 'inv_ and the usage id (eSIM Go\'s `available[].id`)' }),
     package_id: Type.String(),
     purchased: Type.Integer({ description: 'Bundles bought in this purchase' }),
     remaining: Type.Integer({ description: 'Bundles not yet applied or refunded' }),
@@ -73,10 +74,13 @@ const ApplySchema = Type.Object(
 
 const RefundBody = Type.Object({ quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false, title: 'InventoryRefundInput' });
 
+/** Inventory items are eSIM Go usage ids on the wire of that dialect; /v1 prefixes them like its other ids. */
+const inventoryId = (usageId: number | string) => `inv_${Number(usageId)}`;
+
 function renderItem(row: EsimGoInventoryTable) {
   return {
     object: 'inventory_item' as const,
-    id: Number(row.usage_id),
+    id: inventoryId(row.usage_id),
     package_id: row.package_code,
     purchased: Number(row.total),
     remaining: Number(row.remaining),
@@ -107,13 +111,13 @@ export async function inventoryRoutes(app: FastifyInstance, ctx: AppContext): Pr
     return pkg;
   };
 
-  app.get(
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
     '/inventory',
-    { schema: { ...op('Inventory', 'listInventory', 'Bundles bought and not yet applied'), response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(InventoryItemSchema), has_more: Type.Boolean(), next_cursor: Nullable(Type.String()) }, { title: 'InventoryList' }), ...errorResponses } } },
+    { schema: { ...op('Inventory', 'listInventory', 'Bundles bought and not yet applied, by package'), querystring: Type.Object(PageQuery), response: { 200: ListOf(InventoryItemSchema, 'InventoryItem'), ...errorResponses } } },
     async (request) => {
       const who = caller(request);
       const rows = await inventory.list(who.partner.id, who.nowMs);
-      return { object: 'list' as const, data: rows.map(renderItem), has_more: false, next_cursor: null };
+      return pageSorted(rows, request.query, ['string', 'number'], (r) => [r.package_code, Number(r.usage_id)], renderItem);
     },
   );
 
@@ -172,14 +176,14 @@ export async function inventoryRoutes(app: FastifyInstance, ctx: AppContext): Pr
     {
       schema: {
         ...op('Inventory', 'refundInventory', 'Refund unapplied bundles to the balance', { mutating: true }),
-        params: Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) }),
+        params: Type.Object({ id: Type.String({ pattern: '^(inv_)?[0-9]{1,15}$', description: 'The item id (inv_…), or its bare usage id as the eSIM Go dialect shows it' }) }),
         body: RefundBody,
         response: { 200: InventoryItemSchema, ...errorResponses },
       },
     },
     async (request) => {
       const who = caller(request);
-      const usageId = Number(request.params.id);
+      const usageId = Number(request.params.id.replace(/^inv_/, ''));
       await inventory.refund(who.partner, usageId, request.body.quantity, who.nowMs);
       const row = await db.selectFrom('esimgo_inventory').selectAll().where('partner_id', '=', who.partner.id).where('usage_id', '=', usageId).executeTakeFirstOrThrow();
       return renderItem(row);
