@@ -74,6 +74,29 @@ describe('/v1', () => {
     expect(missing.body.code).toBe('not_found');
   });
 
+  it('answers a wrong method on an existing path 405 method_not_allowed with Allow', async () => {
+    const put = await call('PUT', '/orders', { body: { lines: [] } });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(put.headers.get('content-type')).toContain('application/problem+json');
+    expect(put.body).toMatchObject({ type: 'https://esimhub.dev/problems/method_not_allowed', status: 405, code: 'method_not_allowed', instance: '/v1/orders', detail: 'PUT is not allowed on /v1/orders; it answers GET, HEAD, POST' });
+    expect(put.body.request_id).toBe(put.headers.get('x-request-id'));
+    const del = await call('DELETE', '/esims/esim_anything');
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
+    const patch = await call('PATCH', '/webhook-endpoints/we_x/rotate-secret');
+    expect([patch.status, patch.headers.get('allow')]).toEqual([405, 'POST']);
+    const zip = await call('POST', '/orders/ord_x/qr-codes.zip');
+    expect([zip.status, zip.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    // The sandbox base answers the same way; a path that does not exist stays 404.
+    const sandbox = await fetch(`${server.baseUrl}/sandbox/v1/balance`, { method: 'POST', headers: { authorization: `Bearer ${partner.accessCode}` } });
+    expect([sandbox.status, sandbox.headers.get('allow'), (await sandbox.json()).code]).toEqual([405, 'GET, HEAD', 'method_not_allowed']);
+    const missing = await call('PUT', '/ordersx');
+    expect([missing.status, missing.headers.get('allow'), missing.body.code]).toEqual([404, null, 'not_found']);
+    // Without a key the answer is still 401: authentication comes first.
+    expect((await call('PUT', '/orders', { key: null })).status).toBe(401);
+  });
+
   it('every problem code is in the closed list', async () => {
     const bad = await call('POST', '/orders', { body: { lines: [{ package_id: 'US_1_7', count: '1', extra: true }] } });
     expect(bad.status).toBe(400);

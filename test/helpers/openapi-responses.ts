@@ -45,8 +45,8 @@ const escape = (s: string) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
 
 /**
  * Checks every seen answer against the document at `${baseUrl}/openapi.json`: the operation exists, the status
- * is documented, the media type is documented and the body validates. Answers to paths no operation has (404,
- * 405) must still be problem+json. Returns the failures and the operations covered.
+ * is documented, the media type is documented and the body validates. Refusals of what no operation is (404,
+ * 405, or 401 before that) must still be problem+json. Returns the failures and the operations covered.
  */
 export async function checkResponses(baseUrl: string, seen: SeenResponse[]): Promise<{ failures: string[]; covered: Set<string> }> {
   const doc = await (await fetch(`${baseUrl}/openapi.json`)).json();
@@ -66,7 +66,7 @@ export async function checkResponses(baseUrl: string, seen: SeenResponse[]): Pro
     const method = r.method.toLowerCase();
     const match = templates.find((t) => t.pattern.test(r.path) && doc.paths[t.template][method]);
     if (!match) {
-      if (r.path.startsWith('/v1/') && (r.status === 404 || r.status === 405)) {
+      if (r.path.startsWith('/v1/') && r.status >= 400 && r.status < 500) {
         const error = r.contentType.startsWith('application/problem+json') ? validate(problemSchema, r.body) : `not problem+json (${r.contentType})`;
         if (error) failures.push(`${r.method} ${r.path} ${r.status}: ${error}`);
       } else failures.push(`${r.method} ${r.path}: not in the document`);

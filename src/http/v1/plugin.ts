@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.ts';
 import { authenticate, claimIdempotencyKey, finishIdempotencyKey, sweepIdempotencyKeys } from './guard.ts';
 import { Problem, sendProblem } from './problem.ts';
 import { useStrictValidation } from './validation.ts';
+import { trackAllowedMethods } from './allowed-methods.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { esimRoutes } from './routes/esims.ts';
@@ -20,7 +21,16 @@ export async function nativeApiPlugin(app: FastifyInstance, options: { ctx: AppC
   if (viaSandboxBase) app.addHook('onRoute', (route) => void (route.schema = { ...(route.schema ?? {}), hide: true } as typeof route.schema));
   useStrictValidation(app);
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new Problem('not_found', `No route ${request.method} ${request.url.split('?')[0]}`)));
+  const allowedMethods = trackAllowedMethods(app);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = allowedMethods(path);
+    if (allowed.length) {
+      const allow = allowed.join(', ');
+      return sendProblem(request, reply, new Problem('method_not_allowed', `${request.method} is not allowed on ${path}; it answers ${allow}`, { headers: { allow } }));
+    }
+    return sendProblem(request, reply, new Problem('not_found', `No route ${request.method} ${path}`));
+  });
 
   app.addHook('onRequest', async (request) => {
     await authenticate(ctx, request, viaSandboxBase);
