@@ -340,10 +340,11 @@ describe('operator console API', () => {
     const repriced = await op('PATCH', `/catalog/packages/${row.package_code}`, { price: 12_340 });
     expect(repriced.status).toBe(200);
     expect(repriced.json.list_price).toBe(12_340);
-    expect((await v1(partner, 'GET', `/packages/${row.package_code}`)).json.price).toBe(12_340);
+    // Partners pay whole cents: 1.234 USD is charged 1.23 (the pricing rule rounds half-up to the minor unit).
+    expect((await v1(partner, 'GET', `/packages/${row.package_code}`)).json.price).toBe(12_300);
     const ordered = await v1(partner, 'POST', '/orders', { lines: [{ package_id: row.package_code, count: 2 }] });
     expect(ordered.status).toBe(201);
-    expect(await balanceOf(partner.partnerId)).toBe(1000 * 10_000 - 2 * 12_340);
+    expect(await balanceOf(partner.partnerId)).toBe(1000 * 10_000 - 2 * 12_300);
   });
 
   it('searches the catalogue by text and location, with paging', async () => {
@@ -378,7 +379,7 @@ describe('operator console API', () => {
     expect(imported.json).toEqual({ inserted: 1, updated: 1, errors: [] });
     const partner = await server.createPartner({ name: 'Importer' });
     expect((await v1(partner, 'GET', '/packages/OPS001')).json.price).toBe(770_000);
-    expect((await v1(partner, 'GET', `/packages/${existing.package_code}`)).json.price).toBe(4321);
+    expect((await v1(partner, 'GET', `/packages/${existing.package_code}`)).json.price).toBe(4300); // 0.4321 USD, charged in whole cents
 
     const asText = await op('POST', '/catalog/import', `${header}\nOPS002,US_78_30,United States 78GB 30Days,780000,${78 * GB},30,US\n`, { contentType: 'text/csv; charset=utf-8' });
     expect(asText.status).toBe(200);

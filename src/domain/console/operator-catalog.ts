@@ -55,11 +55,6 @@ export async function listTiers(db: Kysely<DB>): Promise<PriceTierTable[]> {
   return rows.map((t) => ({ ...t, price_factor_bps: Number(t.price_factor_bps), min_monthly_volume: Number(t.min_monthly_volume) }));
 }
 
-/** The price a partner of a tier pays for a list price, rounded as pricing does (half up). */
-export function tierPrice(listPriceMinor: number, factorBps: number): number {
-  return Math.round((listPriceMinor * factorBps) / 10_000);
-}
-
 export async function getPackage(db: Kysely<DB>, code: string): Promise<PackageTable> {
   const pkg = await db.selectFrom('packages').selectAll().where('package_code', '=', code).executeTakeFirst();
   if (!pkg) throw new DomainError('package_not_found', `package ${code} does not exist`);

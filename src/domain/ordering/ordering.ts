@@ -4,6 +4,7 @@ import type { DB, OrderTable, PackageTable, Partner } from '../../store/schema.t
 import type { StoreDialect } from '../../store/connect.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import { DomainError } from '../errors.ts';
+import { LIST_CURRENCY, tierPrice } from '../pricing/pricing.ts';
 import { postTransfer, walletBalance } from '../ledger/ledger.ts';
 import { checkLowBalance } from '../notifications/low-balance.ts';
 import { newId } from '../../lib/ids.ts';
@@ -42,7 +43,7 @@ export interface PricedLine {
 }
 
 export function unitPrice(pkg: PackageTable, tierFactorBps: number): number {
-  return Math.round((Number(pkg.price) * tierFactorBps) / 10_000);
+  return tierPrice(Number(pkg.price), tierFactorBps, pkg.currency_code || LIST_CURRENCY);
 }
 
 /**

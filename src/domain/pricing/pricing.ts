@@ -14,14 +14,15 @@ const LEDGER_DECIMALS = 4;
 /**
  * Pricing: what a partner pays for a package, in the partner's currency.
  *
- * THE rounding rule (the only one):
+ * THE rounding rule (the only one; every dialect, the CLI and the console price through it):
  *  1. The package's list price in the partner's currency is the operator's per-currency price-list entry when
  *     there is one; otherwise the list price converted with the operator's exchange rate
  *     (amount × rate(to) / rate(from), exactly, in integers), rounded half-up to the currency's minor unit
- *     (ISO 4217: 0.01 THB, 0.01 EUR, 1 JPY). No conversion (and no rounding) when the currencies are the same.
- *  2. The partner price is that list price × the tier factor / 10,000, rounded half-up to the ledger's unit
- *     (1/10,000 of the currency): exactly the rule USD partners always had.
- * Tier thresholds (price_tiers.min_monthly_volume, in the list currency) are converted with step 1.
+ *     (ISO 4217: 0.01 THB, 0.01 EUR, 1 JPY). No conversion when the currencies are the same.
+ *  2. The partner price is that list price × the tier factor / 10,000, rounded half-up to the currency's minor
+ *     unit again (tierPrice): partners and their end users see prices they can show, never 41.4865 THB.
+ * The ledger keeps 1/10,000 units (a price is then a whole number of minor units). Tier thresholds
+ * (price_tiers.min_monthly_volume, in the list currency) and suggested retail prices are converted with step 1.
  *
  * Monthly tier: the tier a partner pays is the better (lower factor) of the tier the operator assigned
  * (partners.price_tier_id) and the best tier whose threshold the partner's spend in the current calendar month
@@ -85,6 +86,7 @@ export class Pricing {
   async setListPrice(currency: string, packageCode: string, priceMinor: number, nowMs: number): Promise<void> {
     const code = normalizeCurrency(currency);
     if (!Number.isSafeInteger(priceMinor) || priceMinor <= 0) throw new DomainError('invalid_argument', 'price must be a positive amount');
+    if (roundToMinorUnit(priceMinor, code) !== priceMinor) throw new DomainError('invalid_argument', `price must be a whole number of ${code} minor units (${currencyDecimals(code)} decimals)`);
     const pkg = await this.db.selectFrom('packages').select('package_code').where((eb) => eb.or([eb('package_code', '=', packageCode), eb('slug', '=', packageCode)])).executeTakeFirst();
     if (!pkg) throw new DomainError('package_not_found', `The packageCode ${packageCode} does not exist`);
     await this.db
@@ -110,7 +112,7 @@ export class Pricing {
 
   /** Converts an amount between currencies by the rates (rule step 1). Throws when a rate is missing. */
   async convert(amountMinor: number, from: string, to: string): Promise<number> {
-    if (from === to) return amountMinor;
+    if (from === to) return roundToMinorUnit(amountMinor, to);
     const rates = await this.rateMap();
     const rFrom = from === LIST_CURRENCY ? RATE_SCALE : rates.get(from);
     const rTo = to === LIST_CURRENCY ? RATE_SCALE : rates.get(to);
@@ -202,7 +204,7 @@ export class Pricing {
     if (partner.currency === LIST_CURRENCY && (await this.priceList(partner.currency)).size === 0) {
       return (pkg) => {
         if ((pkg.currency_code || LIST_CURRENCY) !== LIST_CURRENCY) throw new DomainError('invalid_argument', `${pkg.package_code} is priced in ${pkg.currency_code}`);
-        return Math.round((Number(pkg.price) * factor) / 10_000);
+        return tierPrice(Number(pkg.price), factor, LIST_CURRENCY);
       };
     }
     const list = await this.priceList(partner.currency);
@@ -222,7 +224,7 @@ export class Pricing {
           listPrice = convertExact(Number(pkg.price), rFrom, rTo, partner.currency);
         }
       }
-      return Math.round((listPrice * factor) / 10_000);
+      return tierPrice(listPrice, factor, partner.currency);
     };
   }
 
@@ -277,22 +279,43 @@ export function monthOf(nowMs: number): { start: number; end: number } {
   return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
 }
 
+const decimalsByCurrency = new Map<string, number>();
+
 /** Decimal places of a currency's minor unit (ISO 4217): 2 for THB, 0 for JPY, 3 for KWD. */
 export function currencyDecimals(currency: string): number {
-  try {
-    return Math.min(LEDGER_DECIMALS, new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2);
-  } catch {
-    return 2;
+  let decimals = decimalsByCurrency.get(currency);
+  if (decimals === undefined) {
+    try {
+      decimals = Math.min(LEDGER_DECIMALS, new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2);
+    } catch {
+      decimals = 2;
+    }
+    // Prices are computed per package per request: Intl lookups are too slow for that.
+    if (decimalsByCurrency.size < 1000) decimalsByCurrency.set(currency, decimals);
   }
+  return decimals;
 }
 
-/** amount × rTo / rFrom, rounded half-up to the target currency's minor unit (amounts are non-negative). */
+/** An amount in ledger units (1/10,000) rounded half-up to the currency's minor unit (non-negative amounts). */
+export function roundToMinorUnit(amountMinor: number, currency: string): number {
+  return divideToMinorUnit(BigInt(amountMinor), 1n, currency);
+}
+
+/** Rule step 2: a list price × a tier factor (basis points), rounded half-up to the currency's minor unit. */
+export function tierPrice(listPriceMinor: number, factorBps: number, currency: string): number {
+  return divideToMinorUnit(BigInt(listPriceMinor) * BigInt(factorBps), 10_000n, currency);
+}
+
+/** Rule step 1: amount × rTo / rFrom, rounded half-up to the target currency's minor unit (non-negative amounts). */
 export function convertExact(amountMinor: number, rFrom: bigint, rTo: bigint, to: string): number {
-  const unit = 10n ** BigInt(LEDGER_DECIMALS - currencyDecimals(to));
-  const num = BigInt(amountMinor) * rTo;
-  const den = rFrom * unit;
-  const units = (2n * num + den) / (2n * den);
-  return Number(units * unit);
+  return divideToMinorUnit(BigInt(amountMinor) * rTo, rFrom, to);
+}
+
+/** num / den ledger units, rounded half-up to the currency's minor unit, exactly (integers throughout). */
+function divideToMinorUnit(num: bigint, den: bigint, currency: string): number {
+  const unit = 10n ** BigInt(LEDGER_DECIMALS - currencyDecimals(currency));
+  const d = den * unit;
+  return Number(((2n * num + d) / (2n * d)) * unit);
 }
 
 function normalizeCurrency(currency: string): string {

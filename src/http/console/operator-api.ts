@@ -11,7 +11,8 @@ import { decideDeposit, listDeposits, type DepositRequest } from '../../domain/c
 import { importCatalog, parseCatalogFile, type ImportIssue as CatalogIssue } from '../../domain/catalog/import.ts';
 import { importProfiles, type ImportIssue as ProfileIssue } from '../../domain/pools/import.ts';
 import { changePartner, createPartnerWithUser, ledgerPage, listPartnersWithBalances, partnerExtras } from '../../domain/console/operator-partners.ts';
-import { getPackage, listTiers, searchPackages, tierPrice, updatePackage, updateTier, MAX_FACTOR_BPS, MIN_FACTOR_BPS } from '../../domain/console/operator-catalog.ts';
+import { LIST_CURRENCY, tierPrice } from '../../domain/pricing/pricing.ts';
+import { getPackage, listTiers, searchPackages, updatePackage, updateTier, MAX_FACTOR_BPS, MIN_FACTOR_BPS } from '../../domain/console/operator-catalog.ts';
 import { poolsView } from '../../domain/console/operator-pools.ts';
 import { operatorOverview } from '../../domain/console/operator-overview.ts';
 import { useStrictValidation } from '../v1/validation.ts';
@@ -119,7 +120,7 @@ function renderPackage(p: PackageTable, tiers: PriceTierTable[]) {
     currency: p.currency_code || 'USD',
     list_price: list,
     retail_price: Number(p.retail_price),
-    tier_prices: tiers.map((t) => ({ tier_id: t.id, tier_name: t.name, price_factor_bps: Number(t.price_factor_bps), price: tierPrice(list, Number(t.price_factor_bps)) })),
+    tier_prices: tiers.map((t) => ({ tier_id: t.id, tier_name: t.name, price_factor_bps: Number(t.price_factor_bps), price: tierPrice(list, Number(t.price_factor_bps), p.currency_code || LIST_CURRENCY) })),
     updated_at: iso(p.updated_at),
   };
 }

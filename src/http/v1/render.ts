@@ -3,6 +3,7 @@ import type { CatalogLocation } from '../../domain/catalog/query.ts';
 import type { PricedLine } from '../../domain/ordering/ordering.ts';
 import type { Bundle, Esim, LedgerTransferTable, OperatorTable, OrderItemTable, OrderTable, PackageTable, SmsMessageTable, UsageRecordTable, WebhookDeliveryTable, ApiKeyTable } from '../../store/schema.ts';
 import { walletAccountId } from '../../domain/ledger/ledger.ts';
+import { LIST_CURRENCY, tierPrice } from '../../domain/pricing/pricing.ts';
 import { effectiveExpiry, qrCodeUrl, shortUrl } from '../dialects/esimaccess/render-esim.ts';
 import type { OrderWire, EsimWire, PackageWire } from './schemas.ts';
 
@@ -10,8 +11,9 @@ import type { OrderWire, EsimWire, PackageWire } from './schemas.ts';
 export const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const isoNow = (ms: number) => new Date(Number(ms)).toISOString();
 
+/** A list price (in the list currency) at a tier factor, rounded by the one pricing rule. */
 export function partnerPrice(listPriceMinor: number, tierFactorBps: number): number {
-  return Math.round((listPriceMinor * tierFactorBps) / 10_000);
+  return tierPrice(listPriceMinor, tierFactorBps, LIST_CURRENCY);
 }
 
 interface NetworkEntry {

@@ -1,9 +1,9 @@
 import type { CatalogService } from '../../../domain/catalog/service.ts';
 import type { PackageTable } from '../../../store/schema.ts';
+import { LIST_CURRENCY, tierPrice } from '../../../domain/pricing/pricing.ts';
 
-export function partnerPrice(listPriceMinor: number, tierFactorBps: number): number {
-  return Math.round((listPriceMinor * tierFactorBps) / 10_000);
-}
+/** The catalogue's own currency for a row: prices at a tier are rounded to its minor unit (domain/pricing). */
+const listPriceAtTier = (row: PackageTable, tierFactorBps: number) => tierPrice(Number(row.price), tierFactorBps, row.currency_code || LIST_CURRENCY);
 
 /**
  * Renders packages in eSIM Access shape, once per package and price tier: package/list answers are joins
@@ -75,7 +75,7 @@ export function renderInCurrency(rows: PackageTable[], priceOf: (pkg: PackageTab
   return rows.map((row) => {
     const wire = toWire(row, tierFactorBps);
     const price = priceOf(row);
-    const listAtTier = partnerPrice(Number(row.price), tierFactorBps);
+    const listAtTier = listPriceAtTier(row, tierFactorBps);
     const rate = listAtTier > 0 ? price / listAtTier : 0;
     return JSON.stringify({ ...wire, price, currencyCode: currency, retailPrice: Math.round(Number(row.retail_price) * rate) });
   });
@@ -89,7 +89,7 @@ function toWire(row: PackageTable, tierFactorBps: number) {
     packageCode: row.package_code,
     slug: row.slug,
     name: row.name,
-    price: partnerPrice(Number(row.price), tierFactorBps),
+    price: listPriceAtTier(row, tierFactorBps),
     currencyCode: row.currency_code,
     volume: Number(row.volume),
     smsStatus: row.sms_status,
