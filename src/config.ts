@@ -53,6 +53,8 @@ export interface Config {
   /** Webhook requests in flight: in all, and per partner. */
   webhookConcurrency: number;
   webhookPartnerConcurrency: number;
+  /** Graceful-shutdown limit after SIGTERM (serve reads SHUTDOWN_TIMEOUT_MS; validated here with the rest). */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +149,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
 
   if (env.OPERATOR_PASSWORD !== undefined && env.OPERATOR_PASSWORD !== '' && env.OPERATOR_PASSWORD.length < 10) problems.push('OPERATOR_PASSWORD must be at least 10 characters');
   if (env.OPERATOR_EMAIL !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(env.OPERATOR_EMAIL.trim())) problems.push(`OPERATOR_EMAIL=${JSON.stringify(env.OPERATOR_EMAIL)} is not an email address`);
+  // It goes into every simulated activation code (LPA:1$<host>$…), which clients split on `$`.
+  const smdpHost = env.SANDBOX_SMDP_HOST || 'smdp.sandbox.esimhub.dev';
+  if (!/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(smdpHost) || smdpHost.length > 200) {
+    problems.push(`SANDBOX_SMDP_HOST=${JSON.stringify(smdpHost)} is not a host name (e.g. smdp.example.com)`);
+  }
   const config: Config = {
     port,
     host,
@@ -161,7 +168,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     signatureWindowMs: int('SIGNATURE_WINDOW_SECONDS', 300, 1, 86400) * 1000,
     keyRollGraceMs: int('KEY_ROLL_GRACE_HOURS', 24, 0, 24 * 90) * 3600_000,
     sandboxAllocationDelayMs: int('SANDBOX_ALLOCATION_DELAY_MS', 2000, 0, 600000),
-    sandboxSmdpHost: env.SANDBOX_SMDP_HOST || 'smdp.sandbox.esimhub.dev',
+    sandboxSmdpHost: smdpHost,
     sandboxHosts: (env.SANDBOX_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     purchaseTimeoutMs: int('PURCHASE_TIMEOUT_MS', 15_000, 100, 300_000),
     seedDemo: bool('SEED_DEMO', true),
@@ -177,6 +184,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     webhookRetryWindowMs: int('WEBHOOK_RETRY_WINDOW_MS', 28 * 3600_000, 0, 30 * 86_400_000),
     webhookConcurrency: int('WEBHOOK_CONCURRENCY', 32, 1, 1000),
     webhookPartnerConcurrency: int('WEBHOOK_PARTNER_CONCURRENCY', 4, 1, 100),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 25_000, 1, 3_600_000),
     ...overrides,
   };
   if (problems.length) throw new ConfigError(problems);

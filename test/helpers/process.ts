@@ -13,6 +13,8 @@ export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
   output: () => string;
+  /** What the process wrote to stdout alone (the start-up banner). */
+  stdout: () => string;
 }
 
 /** Starts `esimhub serve` as a real child process and waits until it listens. */
@@ -23,12 +25,16 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  let stdout = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
   child.stderr!.on('data', (d) => (out += d));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const m = /listening on [^:]+:(\d+)/.exec(out);
-    if (m) return { child, baseUrl: `http://127.0.0.1:${m[1]}`, output: () => out };
+    if (m) return { child, baseUrl: `http://127.0.0.1:${m[1]}`, output: () => out, stdout: () => stdout };
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
