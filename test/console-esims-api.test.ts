@@ -144,6 +144,34 @@ describe('console eSIM API: order QR ZIP, eSIM timeline, CSRF', () => {
     expect(csvRows(strFromU8(again['esims.csv'])).find((r) => r[0] === esims[0].iccid)?.[2]).toBe('CANCEL');
   });
 
+  it('adds a branded SVG per eSIM, with the display name and logo, once the partner has branding', async () => {
+    const session = await signUp(server);
+    const pkg = await basePackage(server, session);
+    const order = await orderReady(server, session, pkg.id, 2);
+    const esims = await esimsOf(server, session, order.id);
+    const plainNames = [...esims.map((e) => `${e.iccid}.png`), 'esims.csv'].sort();
+    expect(Object.keys(unzipSync((await call(server, session, 'GET', `/v1/orders/${order.id}/qr-codes.zip`)).bytes)).sort()).toEqual(plainNames);
+
+    const logo = `data:image/svg+xml;base64,${Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#e4572e"/></svg>').toString('base64')}`;
+    const saved = await call(server, session, 'PUT', '/console/api/branding', { body: { display_name: 'Nomad & Co <Travel>', logo_data_url: logo, accent_color: '#e4572e' } });
+    expect(saved.status).toBe(200);
+    const files = unzipSync((await call(server, session, 'GET', `/v1/orders/${order.id}/qr-codes.zip`)).bytes);
+    expect(Object.keys(files).sort()).toEqual([...plainNames, ...esims.map((e) => `${e.iccid}.svg`)].sort());
+    for (const esim of esims) {
+      const svg = strFromU8(files[`${esim.iccid}.svg`]);
+      expect(svg).toContain('>Nomad &amp; Co &lt;Travel&gt;</text>');
+      expect(svg).toContain(`href="${logo}"`);
+      // Exactly the branded QR of the install page, and the PNG next to it still decodes to the code.
+      const token = /\/qr\/([^/.]+)\.png$/.exec(esim.qr_code_url)![1];
+      expect(svg).toBe(await (await fetch(`${server.baseUrl}/qr/${token}.svg`)).text());
+      expect(decodeQr(files[`${esim.iccid}.png`])).toBe(esim.activation_code);
+    }
+
+    // Without branding again, the ZIP is plain again.
+    expect((await call(server, session, 'DELETE', '/console/api/branding')).status).toBe(204);
+    expect(Object.keys(unzipSync((await call(server, session, 'GET', `/v1/orders/${order.id}/qr-codes.zip`)).bytes)).sort()).toEqual(plainNames);
+  });
+
   it("answers 404 for another partner's order and for an unknown one, 401 without a session", async () => {
     const owner = await signUp(server);
     const other = await signUp(server);

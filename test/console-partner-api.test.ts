@@ -505,6 +505,19 @@ describe('partner console pages in a browser', () => {
     // The browser's own favicon request is the only miss (the page links no icon).
     expect(failed.filter((p) => p !== '/favicon.ico')).toEqual([]);
 
+    // The console's install cards show the same branded QR (the plain PNG stays one click away).
+    const orderId = (await order.json()).id;
+    for (const [path, name] of [[`/console/buy?order=${orderId}`, 'buy'], [`/console/esims/${esims.data[0].id}`, 'esim']] as const) {
+      await page.goto(`${server.baseUrl}${path}`);
+      const qr = page.getByRole('img', { name: `QR code to install eSIM ${esims.data[0].iccid}` });
+      await qr.waitFor();
+      await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+      expect(await qr.getAttribute('src')).toBe(new URL(esims.data[0].qr_code_url).pathname.replace(/\.png$/, '.svg'));
+      expect(await page.locator('.qr-branded figcaption').textContent()).toBe('With your branding · plain PNG');
+      expect(await page.getByRole('link', { name: `Plain PNG QR code of eSIM ${esims.data[0].iccid}` }).getAttribute('href')).toBe(new URL(esims.data[0].qr_code_url).pathname);
+      await screenshot(page, `partner-${name}-branded-qr`);
+    }
+
     // A phone-sized screen: no page scrolls sideways.
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of ['', 'billing', 'api-keys', 'webhooks', 'branding']) {

@@ -91,6 +91,11 @@ export async function getBranding(db: Kysely<DB>, partnerId: string): Promise<Br
   return (await db.selectFrom('partner_branding').selectAll().where('partner_id', '=', partnerId).executeTakeFirst()) ?? null;
 }
 
+/** What a branded QR code shows (the shape of http/install/qr.ts's QrBrand), or null without branding. */
+export function qrBrandOf(branding: Branding | null): { name: string; logoDataUrl: string | null; accentColor: string } | null {
+  return branding ? { name: branding.display_name, logoDataUrl: branding.logo_data_url, accentColor: branding.accent_color } : null;
+}
+
 /** Validates everything first, then writes once (an upsert): bad input changes nothing. */
 export async function saveBranding(
   db: Kysely<DB>,

@@ -17,15 +17,22 @@ export const QR_ARCHIVE_CSV = 'esims.csv';
 export const QR_ARCHIVE_CSV_HEADER = ['iccid', 'esim_id', 'status', 'activation_code', 'install_url'] as const;
 
 /**
- * An order's QR codes as one ZIP: `<ICCID>.png` per installable eSIM and `esims.csv` listing every eSIM.
- * The PNG renderer is passed in so the caller's QR cache (and its exact rendering options) is reused.
- * PNGs are already deflated: they are stored, not compressed again.
+ * An order's QR codes as one ZIP: `<ICCID>.png` per installable eSIM (the plain code, which any scanner and
+ * printer takes), `<ICCID>.svg` beside it when the partner has branding (the branded code of /qr/<token>.svg:
+ * logo in the middle, name underneath) and `esims.csv` listing every eSIM. The renderers are passed in so the
+ * caller's QR cache and exact rendering options are reused. PNGs are already deflated: they are stored, not
+ * compressed again; the SVG text is deflated.
  */
-export async function buildQrArchive(esims: ArchivedEsim[], renderPng: (activationCode: string) => Promise<Uint8Array>): Promise<Uint8Array> {
-  const files: Record<string, Uint8Array> = {};
+export async function buildQrArchive(
+  esims: ArchivedEsim[],
+  renderPng: (activationCode: string) => Promise<Uint8Array>,
+  renderBrandedSvg: ((activationCode: string) => string) | null = null,
+): Promise<Uint8Array> {
+  const files: Record<string, Uint8Array | [Uint8Array, { level: 6 }]> = {};
   for (const esim of esims) {
     if (UNINSTALLABLE.has(esim.status)) continue;
     files[`${esim.iccid}.png`] = await renderPng(esim.activationCode);
+    if (renderBrandedSvg) files[`${esim.iccid}.svg`] = [strToU8(renderBrandedSvg(esim.activationCode)), { level: 6 }];
   }
   const rows = [QR_ARCHIVE_CSV_HEADER.join(',')];
   for (const e of esims) rows.push([e.iccid, e.id, e.status, e.activationCode, e.installUrl].map(csvField).join(','));

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { partnerNow, type AppContext } from '../../context.ts';
 import type { ResolvedSession } from '../../domain/console/accounts.ts';
-import { deleteBranding, DEFAULT_ACCENT, getBranding, saveBranding, type Branding } from '../../domain/console/branding.ts';
+import { deleteBranding, DEFAULT_ACCENT, getBranding, qrBrandOf, saveBranding, type Branding } from '../../domain/console/branding.ts';
 import { dashboardOf } from '../../domain/console/dashboard.ts';
 import { listDeposits, requestDeposit, type DepositRequest } from '../../domain/console/deposits.ts';
 import { DomainError } from '../../domain/errors.ts';
@@ -130,7 +130,7 @@ export async function partnerRoutes(app: FastifyInstance, ctx: AppContext): Prom
   app.get('/branding/qr-preview.svg', { schema: hidden }, async (request, reply) => {
     const { partner } = await partnerSession(request);
     const branding = await getBranding(db, partner.id);
-    const { svg } = renderBrandedQr(PREVIEW_AC, branding ? { name: branding.display_name, logoDataUrl: branding.logo_data_url, accentColor: branding.accent_color } : null);
+    const { svg } = renderBrandedQr(PREVIEW_AC, qrBrandOf(branding));
     return reply.header('content-security-policy', "default-src 'none'; img-src data:; sandbox").type('image/svg+xml; charset=utf-8').send(svg);
   });
 

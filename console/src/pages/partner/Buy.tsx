@@ -6,7 +6,7 @@ import { Card, ErrorNotice, Field, Loading, Notice, PageHeader, StatusBadge, use
 import type { Esim, Order, OrderValidation, Package, Page } from '../../v1-types.ts';
 import { DATA_TYPES, validityLabel, volumeLabel } from './esims-format.ts';
 import { useDebounced } from './esims-hooks.ts';
-import { InstallCodes } from './esims-install-card.tsx';
+import { InstallCodes, useBrandedQr } from './esims-install-card.tsx';
 import './esims-pages.css';
 
 const MAX_COUNT = 30;
@@ -147,6 +147,7 @@ function OrderResult({ orderId, onAnother }: { orderId: string; onAnother: () =>
   const [order, setOrder] = useState<Order | null>(null);
   const [esims, setEsims] = useState<Esim[] | null>(null);
   const [error, setError] = useState<Error | null>(null);
+  const branded = useBrandedQr();
 
   useEffect(() => {
     let stopped = false;
@@ -219,11 +220,11 @@ function OrderResult({ orderId, onAnother }: { orderId: string; onAnother: () =>
       {esims ? (
         <>
           <Notice kind="success">
-            {esims.length} eSIM{esims.length === 1 ? ' is' : 's are'} ready. Send each end user its QR code or install link; the ZIP holds every QR code as a PNG named by ICCID and a CSV.
+            {esims.length} eSIM{esims.length === 1 ? ' is' : 's are'} ready. Send each end user its QR code or install link; the ZIP holds every QR code as a PNG named by ICCID{branded ? ', a branded SVG beside each,' : ''} and a CSV.
           </Notice>
           <div className="qr-grid">
             {esims.map((esim) => (
-              <InstallCodes key={esim.id} esim={esim} />
+              <InstallCodes key={esim.id} esim={esim} branded={branded} />
             ))}
           </div>
         </>

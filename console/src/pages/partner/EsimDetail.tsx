@@ -7,7 +7,7 @@ import { usePartner } from '../../session.tsx';
 import type { Bundle, Esim } from '../../v1-types.ts';
 import type { EsimTimeline } from './esims-types.ts';
 import { allowedActions, usageOf, usageText, validityLabel } from './esims-format.ts';
-import { InstallCodes } from './esims-install-card.tsx';
+import { InstallCodes, useBrandedQr } from './esims-install-card.tsx';
 import { ConfirmDialog } from '../../components/confirm-dialog.tsx';
 import { SmsDialog, TopupDialog } from './esims-dialogs.tsx';
 import { SandboxControls } from './esims-sandbox.tsx';
@@ -35,6 +35,7 @@ export function EsimDetailPage({ id }: { id: string }) {
   const esim = useAsync((signal) => api.get<Esim>(`/v1/esims/${encodeURIComponent(id)}`, { signal }), [id]);
   const timeline = useAsync((signal) => api.get<EsimTimeline>(`/console/api/esims/${encodeURIComponent(id)}/timeline`, { signal }), [id]);
   const [current, setCurrent] = useState<Esim | null>(null);
+  const branded = useBrandedQr();
   const [dialog, setDialog] = useState<StateAction | 'topup' | 'sms' | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const polls = useRef(0);
@@ -154,7 +155,7 @@ export function EsimDetailPage({ id }: { id: string }) {
             <dd>{formatTime(current.created_at)}</dd>
           </dl>
         </Card>
-        <InstallCodes esim={current} heading={false} />
+        <InstallCodes esim={current} heading={false} branded={branded} />
       </div>
 
       <Bundles bundles={current.bundles} />

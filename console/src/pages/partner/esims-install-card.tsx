@@ -1,11 +1,26 @@
 import { Link } from 'wouter';
-import { CopyButton, StatusBadge } from '../../components/ui.tsx';
+import { api } from '../../api.ts';
+import { CopyButton, StatusBadge, useAsync } from '../../components/ui.tsx';
 import type { Esim } from '../../v1-types.ts';
+import type { BrandingData } from './branding-types.ts';
 import { qrSrc } from './esims-format.ts';
 
-/** What an end user needs to install one eSIM: the QR code, the install link and the manual-entry codes. */
-export function InstallCodes({ esim, heading = true }: { esim: Esim; heading?: boolean }) {
+/**
+ * Whether the partner has branding, so install cards show the branded QR (/qr/<token>.svg, as on the install
+ * page) instead of the plain PNG. Read once per page: a page shows many cards.
+ */
+export function useBrandedQr(): boolean {
+  const branding = useAsync((signal) => api.get<BrandingData>('/console/api/branding', { signal }), []);
+  return branding.data?.configured === true;
+}
+
+/**
+ * What an end user needs to install one eSIM: the QR code (branded when the partner has branding), the
+ * install link and the manual-entry codes.
+ */
+export function InstallCodes({ esim, heading = true, branded = false }: { esim: Esim; heading?: boolean; branded?: boolean }) {
   const gone = esim.status === 'CANCEL' || esim.status === 'REVOKE';
+  const png = qrSrc(esim);
   return (
     <section className="card qr-card" aria-label={`eSIM ${esim.iccid}`}>
       {heading ? (
@@ -13,7 +28,21 @@ export function InstallCodes({ esim, heading = true }: { esim: Esim; heading?: b
           <Link href={`/esims/${esim.id}`}>ICCID {esim.iccid}</Link> <StatusBadge status={esim.status} />
         </h3>
       ) : null}
-      {gone ? <p className="muted small">This eSIM can no longer be installed.</p> : <img src={qrSrc(esim)} alt={`QR code to install eSIM ${esim.iccid}`} width={220} height={220} loading="lazy" />}
+      {gone ? (
+        <p className="muted small">This eSIM can no longer be installed.</p>
+      ) : branded ? (
+        <figure className="qr-branded">
+          <img src={png.replace(/\.png$/, '.svg')} alt={`QR code to install eSIM ${esim.iccid}`} width={220} loading="lazy" />
+          <figcaption className="small">
+            With your branding ·{' '}
+            <a href={png} target="_blank" rel="noreferrer" aria-label={`Plain PNG QR code of eSIM ${esim.iccid}`}>
+              plain PNG
+            </a>
+          </figcaption>
+        </figure>
+      ) : (
+        <img src={png} alt={`QR code to install eSIM ${esim.iccid}`} width={220} height={220} loading="lazy" />
+      )}
       <dl className="codes">
         <dt>Install link</dt>
         <dd>

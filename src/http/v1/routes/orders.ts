@@ -13,9 +13,10 @@ import { renderOrder, renderPricedLines } from '../render.ts';
 import { CreateOrderBody, IdParams, ListOf, OrderListQuery, OrderSchema, OrderValidationSchema, QrArchiveResponse, type CreateOrderInput } from '../schemas.ts';
 import { errorResponses, op } from '../kit.ts';
 import { Problem } from '../problem.ts';
-import { QrCache } from '../../install/qr.ts';
+import { QrCache, renderBrandedQrSvg } from '../../install/qr.ts';
 import { shortUrl } from '../../dialects/esimaccess/render-esim.ts';
 import { buildQrArchive } from '../../../domain/console/qr-archive.ts';
+import { getBranding, qrBrandOf } from '../../../domain/console/branding.ts';
 
 const TRANSACTION_ID_MAX = 50;
 /** Rendered QR PNGs kept for ZIP downloads (an order has at most 30 lines of 30 profiles). */
@@ -117,7 +118,7 @@ export async function orderRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         ...op('Orders', 'downloadOrderQrCodes', "Download an order's QR codes as a ZIP", {
-          description: 'One PNG per eSIM named by its ICCID (cancelled and revoked eSIMs have none) and esims.csv with every eSIM. While the order is still allocating: 409 order_in_progress with Retry-After.',
+          description: 'One PNG per eSIM named by its ICCID (cancelled and revoked eSIMs have none), with the partner\'s branding also one branded SVG per eSIM (`<ICCID>.svg`, logo and name as on /qr/<token>.svg), and esims.csv with every eSIM. While the order is still allocating: 409 order_in_progress with Retry-After.',
         }),
         params: IdParams,
         response: { 200: QrArchiveResponse, ...errorResponses },
@@ -139,9 +140,11 @@ export async function orderRoutes(app: FastifyInstance, ctx: AppContext): Promis
         .orderBy('created_at')
         .orderBy('id')
         .execute();
+      const brand = qrBrandOf(await getBranding(ctx.store.db, partnerId));
       const zip = await buildQrArchive(
         esims.map((e) => ({ id: e.id, iccid: e.iccid, status: e.esim_status, activationCode: e.ac, installUrl: shortUrl(ctx.config.publicBaseUrl, e) })),
         async (code) => (await qrCache.get(code)).png,
+        brand ? (code) => renderBrandedQrSvg(code, brand) : null,
       );
       return reply
         .type('application/zip')
