@@ -7,13 +7,27 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Static } from '@sinclair/typebox';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
-import { EsimAccessClient, EsimAccessError, EsimHub, EsimHubError, Webhook, WebhookVerificationError, verifyWebhook, type Esim, type Order, type Package, type Transaction, type WebhookDelivery } from '../sdk/src/index.ts';
+import { EsimAccessClient, EsimAccessError, EsimHub, EsimHubError, Webhook, WebhookVerificationError, verifyWebhook, type Esim, type InventoryApplication, type InventoryItem, type InventoryPurchase, type Order, type Package, type Transaction, type WebhookDelivery } from '../sdk/src/index.ts';
 import type { EsimSchema, OrderSchema, PackageSchema, TransactionSchema, WebhookDeliverySchema } from '../src/http/v1/schemas.ts';
+import type { ApplySchema, InventoryItemSchema, PurchaseSchema } from '../src/http/v1/routes/inventory.ts';
 import { webhookHeaders } from '../src/lib/standard-webhooks.ts';
+import { checkResponses, ResponseLog } from './helpers/openapi-responses.ts';
 
 // Compile-time: the SDK's hand-written types and the server's schemas describe the same objects.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const typesAgree: [Same<Order, Static<typeof OrderSchema>>, Same<Esim, Static<typeof EsimSchema>>, Same<Package, Static<typeof PackageSchema>>, Same<Transaction, Static<typeof TransactionSchema>>, Same<WebhookDelivery, Static<typeof WebhookDeliverySchema>>] = [true, true, true, true, true];
+const typesAgree: [
+  Same<Order, Static<typeof OrderSchema>>,
+  Same<Esim, Static<typeof EsimSchema>>,
+  Same<Package, Static<typeof PackageSchema>>,
+  Same<Transaction, Static<typeof TransactionSchema>>,
+  Same<WebhookDelivery, Static<typeof WebhookDeliverySchema>>,
+  Same<InventoryItem, Static<typeof InventoryItemSchema>>,
+  Same<InventoryPurchase, Static<typeof PurchaseSchema>>,
+  Same<InventoryApplication, Static<typeof ApplySchema>>,
+] = [true, true, true, true, true, true, true, true];
+
+/** Every answer the SDK's clients get here, checked against the OpenAPI document at the end (/v1 and eSIM Access). */
+const log = new ResponseLog();
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -26,7 +40,7 @@ describe('@esimhub/sdk against a real server', () => {
   beforeAll(async () => {
     server = await startServer();
     partner = await server.createPartner();
-    hub = new EsimHub({ baseUrl: server.baseUrl, apiKey: partner.accessCode });
+    hub = new EsimHub({ baseUrl: server.baseUrl, apiKey: partner.accessCode, fetch: log.fetch });
   });
   afterAll(async () => server.close());
 
@@ -185,7 +199,7 @@ describe('@esimhub/sdk against a real server', () => {
   });
 
   it('has a thin typed eSIM Access client over the same account', async () => {
-    const ea = new EsimAccessClient({ baseUrl: server.baseUrl, accessCode: partner.accessCode, secretKey: partner.secretKey });
+    const ea = new EsimAccessClient({ baseUrl: server.baseUrl, accessCode: partner.accessCode, secretKey: partner.secretKey, fetch: log.fetch });
     const { balance } = await ea.balance();
     expect(balance).toBe((await hub.balance.get()).available);
     const { packageList } = await ea.listPackages({ locationCode: 'US' });
@@ -197,5 +211,98 @@ describe('@esimhub/sdk against a real server', () => {
     expect(esimList[0].iccid).toMatch(/^89/);
     const error = await ea.cancel({ iccid: '8900000000000000000' }).catch((e) => e);
     expect(error).toBeInstanceOf(EsimAccessError);
+
+    // The rest of the dialect, so every documented envelope is checked against what the server sends.
+    const { locationList } = await ea.listLocations();
+    expect(locationList.length).toBe(server.ctx.catalog.locations().length);
+    const ref = { esimTranNo: esimList[0].esimTranNo };
+    await ea.suspend(ref);
+    await ea.unsuspend(ref);
+    const { packageList: topups } = await ea.listPackages({ type: 'TOPUP', iccid: esimList[0].iccid });
+    const topped = await ea.topUp({ ...ref, packageCode: topups[0].packageCode, transactionId: 'ea-sdk-topup-1' });
+    expect(topped.iccid).toBe(esimList[0].iccid);
+    const { esimUsageList } = await ea.usage([esimList[0].esimTranNo]);
+    expect(esimUsageList[0]).toMatchObject({ esimTranNo: esimList[0].esimTranNo, dataUsage: 0 });
+    const sms = await ea.sendSms({ ...ref, message: 'hi' }).then(() => 'sent', (e: EsimAccessError) => e.errorCode);
+    expect(sms).toBe(esimList[0].smsStatus === 0 ? '200002' : 'sent'); // a profile without SMS refuses it
+    expect((await ea.queryWebhook()).webhook).toBeNull();
+    await ea.revoke(ref);
   });
+
+  it('has a method for every /v1 operation of the OpenAPI document, and no other', async () => {
+    const doc = await (await fetch(`${server.baseUrl}/openapi.json`)).json();
+    const operations = Object.entries<Record<string, unknown>>(doc.paths)
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    // Literal segments first, so /v1/orders/validate is not taken for /v1/orders/{id}.
+    const templates = operations
+      .map((o) => ({ operation: o, method: o.split(' ')[0], pattern: new RegExp(`^${o.split(' ')[1].replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`), params: (o.match(/\{/g) ?? []).length }))
+      .sort((a, b) => a.params - b.params);
+    const called: Array<{ method: string; path: string }> = [];
+    const recording: typeof fetch = async (input, init) => {
+      called.push({ method: init?.method ?? 'GET', path: new URL(String(input)).pathname });
+      return new Response(JSON.stringify({ object: 'list', data: [], has_more: false, next_cursor: null, status: 'ready' }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const stub = new EsimHub({ baseUrl: 'http://sdk.invalid', apiKey: 'k', fetch: recording });
+    const byMethod = new Map<string, string>();
+    for (const [group, methods] of Object.entries(stub)) {
+      if (group === 'transport') continue;
+      for (const [name, fn] of Object.entries(methods as Record<string, (...args: unknown[]) => unknown>)) {
+        const before = called.length;
+        await fn.call(methods, 'x', { quantity: 1 }, {});
+        const reached = called.slice(before).map((c) => templates.find((t) => t.method === c.method && t.pattern.test(c.path))?.operation ?? `undocumented ${c.method} ${c.path}`);
+        for (const operation of reached) byMethod.set(operation, `${group}.${name}`);
+      }
+    }
+    expect([...byMethod.keys()].filter((o) => o.startsWith('undocumented'))).toEqual([]);
+    expect(operations.filter((o) => !byMethod.has(o))).toEqual([]);
+    expect(byMethod.get('POST /v1/inventory/{id}/refund')).toBe('inventory.refund');
+    expect(byMethod.get('GET /v1/orders/{id}/qr-codes.zip')).toBe('orders.downloadQrCodes');
+  });
+
+  it('buys, lists, applies and refunds inventory; downloads an order\'s QR codes as a ZIP', async () => {
+    const before = (await hub.balance.get()).available;
+    const bought = await hub.inventory.purchase({ lines: [{ package_id: 'US_1_7', quantity: 2 }] });
+    expect(bought.object).toBe('inventory_purchase');
+    expect(before - (await hub.balance.get()).available).toBe(bought.amount);
+    const items = await hub.inventory.list({ limit: 1 }).toArray();
+    const item = items.find((i) => i.transaction_id === bought.transaction_id)!;
+    expect(item).toMatchObject({ purchased: 2, remaining: 2, package_id: bought.lines[0].package_id });
+    expect(item.id).toMatch(/^inv_\d+$/);
+    const applied = await hub.inventory.apply({ package_id: 'US_1_7' });
+    expect(applied).toMatchObject({ object: 'inventory_application', count: 1, esim_id: null });
+    const order = await hub.orders.waitUntilReady(applied.order_id!);
+    expect(order.amount).toBe(0);
+    const refunded = await hub.inventory.refund(item.id, { quantity: 1 });
+    expect(refunded).toMatchObject({ id: item.id, remaining: 0 });
+
+    const zip = await hub.orders.downloadQrCodes(order.id);
+    expect(zip).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(zip.subarray(0, 4)).toString('latin1')).toBe('PK\u0003\u0004');
+    const [esim] = await hub.esims.list({ order_id: order.id }).toArray();
+    expect(Buffer.from(zip).includes(Buffer.from(`${esim.iccid}.png`))).toBe(true);
+    expect(Buffer.from(zip).includes(Buffer.from('esims.csv'))).toBe(true);
+  });
+
+  it('pages locations, operators and API keys', async () => {
+    const locations = await hub.locations.list({ limit: 100 }).toArray();
+    expect(locations).toHaveLength(server.ctx.catalog.locations().length);
+    const operators = await hub.operators.list({ country: 'US', limit: 2 }).toArray();
+    const us = await server.ctx.store.db.selectFrom('operators').select('id').where('country_code', '=', 'US').execute();
+    expect(operators.map((o) => o.id).sort()).toEqual(us.map((o) => o.id).sort());
+    const keys = await hub.apiKeys.list({ limit: 1 }).toArray();
+    expect(keys.map((k) => k.id).sort()).toEqual((await server.ctx.partners.listKeys(partner.partnerId)).map((k) => k.id).sort());
+  });
+
+  it('every response the SDK got validates against the OpenAPI document, eSIM Access included', async () => {
+    const { failures, covered } = await checkResponses(server.baseUrl, log.seen);
+    expect(failures).toEqual([]);
+    const doc = await (await fetch(`${server.baseUrl}/openapi.json`)).json();
+    const dialect = Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/open/')).map((p) => `POST ${p}`);
+    // webhook/save makes a live CHECK_HEALTH call: covered by the dialect's own tests.
+    expect([...covered].filter((o) => o.includes('/api/v1/open/')).sort()).toEqual(dialect.filter((o) => !o.endsWith('/webhook/save')).sort());
+    expect([...covered].filter((o) => o.includes(' /v1/')).length).toBeGreaterThan(25);
+  });
+
 });

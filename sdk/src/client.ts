@@ -1,6 +1,7 @@
 import { EsimHubError, Transport, type RequestOptions, type TransportOptions } from './http.ts';
 import type {
-  ApiKey, ApiKeyCreated, Balance, CreateOrderParams, Esim, EsimListParams, Location, Operator, Order, OrderListParams, OrderValidation, Package,
+  ApiKey, ApiKeyCreated, Balance, CreateOrderParams, Esim, EsimListParams, InventoryApplication, InventoryApplyParams, InventoryItem, InventoryPurchase,
+  InventoryPurchaseParams, Location, Operator, Order, OrderListParams, OrderValidation, Package,
   PackageListParams, Page, PageParams, Sms, Topup, TopupParams, Transaction, TransactionListParams, Usage, WebhookDelivery, WebhookDeliveryStatus,
   WebhookEndpoint, WebhookSecret, WebhookTest,
 } from './types.ts';
@@ -25,11 +26,11 @@ export class EsimHub {
   }
 
   readonly locations = {
-    list: (params: { type?: 'country' | 'region' } = {}) => this.t.request<Page<Location>>('GET', '/locations', { query: params }),
+    list: (params: PageParams & { type?: 'country' | 'region' } = {}) => this.t.list<Location>('/locations', params),
   };
 
   readonly operators = {
-    list: (params: { country?: string } = {}) => this.t.request<Page<Operator>>('GET', '/operators', { query: params }),
+    list: (params: PageParams & { country?: string } = {}) => this.t.list<Operator>('/operators', params),
   };
 
   readonly packages = {
@@ -42,6 +43,8 @@ export class EsimHub {
     validate: (params: CreateOrderParams, options?: RequestOptions) => this.t.request<OrderValidation>('POST', '/orders/validate', { body: params }, options),
     list: (params: OrderListParams = {}) => this.t.list<Order>('/orders', params),
     get: (id: string) => this.t.request<Order>('GET', `/orders/${seg(id)}`),
+    /** The order's QR codes as a ZIP: `<ICCID>.png` per installable eSIM and `esims.csv`. 409 order_in_progress (retried) while allocating. */
+    downloadQrCodes: (id: string) => this.t.request<Uint8Array>('GET', `/orders/${seg(id)}/qr-codes.zip`, { accept: 'application/zip', binary: true }),
     /** Polls until the order is ready (resolves) or failed (rejects); profiles are allocated in the background. */
     waitUntilReady: async (id: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Order> => {
       const deadline = Date.now() + (options.timeoutMs ?? 60_000);
@@ -96,10 +99,21 @@ export class EsimHub {
   };
 
   readonly apiKeys = {
-    list: () => this.t.request<Page<ApiKey>>('GET', '/api-keys'),
+    list: (params: PageParams = {}) => this.t.list<ApiKey>('/api-keys', params),
     create: (params: { label?: string } = {}, options?: RequestOptions) => this.t.request<ApiKeyCreated>('POST', '/api-keys', { body: params }, options),
     roll: (id: string, options?: RequestOptions) => this.t.request<ApiKeyCreated>('POST', `/api-keys/${seg(id)}/roll`, {}, options),
     revoke: (id: string, options?: RequestOptions) => this.t.request<ApiKey>('DELETE', `/api-keys/${seg(id)}`, {}, options),
+  };
+
+  /** Bundles bought now and applied later: onto an eSIM (a top-up) or onto new eSIMs. */
+  readonly inventory = {
+    list: (params: PageParams = {}) => this.t.list<InventoryItem>('/inventory', params),
+    /** Charges the balance now. */
+    purchase: (params: InventoryPurchaseParams, options?: RequestOptions) => this.t.request<InventoryPurchase>('POST', '/inventory/purchases', { body: params }, options),
+    /** Free: the bundles were paid for when bought. New eSIMs come in an order (order_id) to wait for. */
+    apply: (params: InventoryApplyParams, options?: RequestOptions) => this.t.request<InventoryApplication>('POST', '/inventory/apply', { body: params }, options),
+    /** `quantity` unapplied bundles of one item back to the balance; answers the item. */
+    refund: (id: string, params: { quantity: number }, options?: RequestOptions) => this.t.request<InventoryItem>('POST', `/inventory/${seg(id)}/refund`, { body: params }, options),
   };
 }
 

@@ -4,7 +4,7 @@ export interface TransportOptions {
   baseUrl: string;
   /** Sent as `Authorization: Bearer <apiKey>` (your AccessCode). */
   apiKey: string;
-  /** Retries after the first attempt, for network errors, 429, 5xx and 409 idempotency_key_in_use. Default 3. */
+  /** Retries after the first attempt, for network errors, 429, 5xx, 409 idempotency_key_in_use and (on reads) 409 order_in_progress. Default 3. */
   maxRetries?: number;
   /** First backoff delay; doubles each retry, with jitter. Default 250 ms. */
   retryBaseDelayMs?: number;
@@ -50,8 +50,9 @@ export function retryAfterMs(value: string | null, nowMs = Date.now()): number |
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
-function retriable(status: number, code: string | undefined): boolean {
-  return status === 429 || status >= 500 || (status === 409 && code === 'idempotency_key_in_use');
+/** A read of an order still allocating (the QR ZIP) is worth repeating; a mutating call's 409 is stored under its key. */
+function retriable(status: number, code: string | undefined, method: string): boolean {
+  return status === 429 || status >= 500 || (status === 409 && (code === 'idempotency_key_in_use' || (code === 'order_in_progress' && method === 'GET')));
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -84,7 +85,7 @@ export class Transport {
    * One logical call: a mutating request gets one Idempotency-Key, reused by every retry, so a retry after a
    * lost answer cannot order twice.
    */
-  async request<T>(method: string, path: string, input: { query?: object; body?: unknown; accept?: string } = {}, options: RequestOptions = {}): Promise<T> {
+  async request<T>(method: string, path: string, input: { query?: object; body?: unknown; accept?: string; binary?: boolean } = {}, options: RequestOptions = {}): Promise<T> {
     const url = new URL(this.options.baseUrl + path);
     for (const [name, value] of Object.entries(input.query ?? {})) if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, accept: input.accept ?? 'application/json' };
@@ -105,6 +106,7 @@ export class Transport {
         await sleep(this.backoffMs(attempt, null), options.signal);
         continue;
       }
+      if (response.ok && input.binary) return new Uint8Array(await response.arrayBuffer()) as T;
       const text = await response.text();
       if (response.ok) {
         if (input.accept && input.accept !== 'application/json') return text as T;
@@ -117,7 +119,7 @@ export class Transport {
       } catch {
         problem = null;
       }
-      if (attempt < this.options.maxRetries && retriable(response.status, problem?.code)) {
+      if (attempt < this.options.maxRetries && retriable(response.status, problem?.code, method)) {
         await sleep(this.backoffMs(attempt, retryAfterMs(response.headers.get('retry-after'))), options.signal);
         continue;
       }

@@ -311,6 +311,53 @@ export interface ApiKeyCreated {
   previous_key_expires_at: string | null;
 }
 
+/** Bundles bought and not yet applied (the same inventory as the eSIM Go dialect's). */
+export interface InventoryItem {
+  object: 'inventory_item';
+  /** inv_ and the usage id (eSIM Go's `available[].id`). */
+  id: string;
+  package_id: string;
+  purchased: number;
+  remaining: number;
+  unit_price: number;
+  currency: string;
+  transaction_id: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface InventoryPurchaseParams {
+  /** Your reference; a repeat answers the first purchase. Defaults to the Idempotency-Key. */
+  transaction_id?: string;
+  lines: Array<{ package_id: string; quantity: number }>;
+}
+
+export interface InventoryPurchase {
+  object: 'inventory_purchase';
+  transaction_id: string;
+  amount: number;
+  currency: string;
+  lines: Array<{ package_id: string; quantity: number; unit_price: number; amount: number }>;
+  created_at: string;
+}
+
+export interface InventoryApplyParams {
+  package_id: string;
+  /** Apply onto this eSIM (id, ICCID or esim_tran_no); omit to make new eSIMs. */
+  esim_id?: string;
+  /** New eSIMs to make (without esim_id); default 1. */
+  count?: number;
+}
+
+export interface InventoryApplication {
+  object: 'inventory_application';
+  package_id: string;
+  esim_id: string | null;
+  /** The order making the new eSIMs: poll it with orders.get / orders.waitUntilReady. */
+  order_id: string | null;
+  count: number;
+}
+
 /** RFC 9457 problem details, as /v1 answers every error. */
 export interface Problem {
   type: string;

@@ -16,7 +16,7 @@ import { transactionIdFor } from './orders.ts';
  * Inventory: bundles bought now and applied later (eSIM Go's model, which the domain has). Buying moves the
  * money; applying is free, to an existing eSIM (a top-up) or to new eSIMs (a zero-amount order).
  */
-const InventoryItemSchema = Type.Object(
+export const InventoryItemSchema = Type.Object(
   {
     object: Type.Literal('inventory_item'),
     id: Type.String({ pattern: '^inv_[0-9]+$', description: 'inv_ and the usage id (eSIM Go\'s `available[].id`)' }),
@@ -32,7 +32,7 @@ const InventoryItemSchema = Type.Object(
   { title: 'InventoryItem' },
 );
 
-const PurchaseBody = Type.Object(
+export const PurchaseBody = Type.Object(
   {
     transaction_id: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'Your reference; a repeat answers the first purchase. Defaults to the Idempotency-Key.' })),
     lines: Type.Array(Type.Object({ package_id: Type.String({ minLength: 1, maxLength: 100 }), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 50 }),
@@ -40,7 +40,7 @@ const PurchaseBody = Type.Object(
   { additionalProperties: false, title: 'InventoryPurchaseInput' },
 );
 
-const PurchaseSchema = Type.Object(
+export const PurchaseSchema = Type.Object(
   {
     object: Type.Literal('inventory_purchase'),
     transaction_id: Type.String(),
@@ -52,7 +52,7 @@ const PurchaseSchema = Type.Object(
   { title: 'InventoryPurchase' },
 );
 
-const ApplyBody = Type.Object(
+export const ApplyBody = Type.Object(
   {
     package_id: Type.String({ minLength: 1, maxLength: 100 }),
     esim_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Apply to this eSIM (id, ICCID or esim_tran_no); omit for new eSIMs' })),
@@ -61,7 +61,7 @@ const ApplyBody = Type.Object(
   { additionalProperties: false, title: 'InventoryApplyInput' },
 );
 
-const ApplySchema = Type.Object(
+export const ApplySchema = Type.Object(
   {
     object: Type.Literal('inventory_application'),
     package_id: Type.String(),
