@@ -5,6 +5,12 @@ import { startServer, type TestServer } from './helpers/server.ts';
 import { launchBrowser, screenshot, watchPageErrors } from './helpers/browser.ts';
 import { walletBalance } from '../src/domain/ledger/ledger.ts';
 
+const DAY_MS = 86_400_000;
+/** A plan that takes SMS and top-ups, so one eSIM goes through every action. */
+const SMS_PLAN = 'AX_1_7';
+/** Money as the console shows it (formatMoney): dollars with 2 to 4 decimals. */
+const usd = (amountMinor: number) => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 }).format(amountMinor / 10_000);
+
 /**
  * The journeys the console exists for, driven in Debian's chromium against a real server and a real webhook
  * receiver: a sandbox partner from sign-up to refund, and a live deposit approved by an operator.
@@ -44,11 +50,20 @@ describe('web console end to end', () => {
   const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const go = (page: Page, path: string) => page.goto(`${server.baseUrl}/console${path}`);
   const meterValue = async (page: Page) => Number(await page.getByRole('meter').first().getAttribute('aria-valuenow'));
+  /** The value of a dashboard stat card. */
+  const statValue = (page: Page, label: string) => page.locator('.stat', { has: page.locator('.stat-label', { hasText: label }) }).locator('.stat-value').textContent();
+  /** The eSIM page's status badge, next to its heading. */
+  const headerBadge = (page: Page, status: string) => page.locator('.page-header .badge', { hasText: new RegExp(`^${status}$`) });
+  const webhookTable = (page: Page) => page.getByRole('table', { name: 'Webhook deliveries for this eSIM, newest first' });
+  /** Rows of the eSIM page's webhook history (0 while it shows none). */
+  const webhookRows = (page: Page) => webhookTable(page).locator('tbody tr').count();
+  const pendingWebhooks = (page: Page) => webhookTable(page).locator('tbody tr', { hasText: 'pending' }).count();
 
   it('takes a sandbox partner from sign-up through buying, using, topping up and a refund', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const errors = watchPageErrors(page);
+    const db = server.ctx.store.db;
 
     // Sign up.
     await go(page, '/');
@@ -59,8 +74,10 @@ describe('web console end to end', () => {
     await page.getByLabel('Password').fill('a long sandbox password');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
-    const partner = (await server.ctx.store.db.selectFrom('partners').selectAll().where('name', '=', 'Wanderlust Data').executeTakeFirstOrThrow());
+    const partner = await db.selectFrom('partners').selectAll().where('name', '=', 'Wanderlust Data').executeTakeFirstOrThrow();
     expect(partner.environment).toBe('sandbox');
+    expect(await statValue(page, 'Active eSIMs')).toBe('0');
+    expect(await statValue(page, 'Spend, last 30 days')).toBe('$0.00');
 
     // Deposit $100.00 (simulated in the sandbox).
     await nav(page, 'Billing').click();
@@ -75,10 +92,11 @@ describe('web console end to end', () => {
     await page.getByRole('button', { name: 'Add endpoint' }).click();
     await page.getByLabel('Signing secret', { exact: true }).waitFor();
 
-    // Find a plan and buy two eSIMs of it.
+    // Find a plan (one that takes SMS and top-ups) and buy two eSIMs of it.
+    const plan = server.ctx.catalog.get(SMS_PLAN)!;
+    expect(plan.sms_status).toBeGreaterThan(0);
     await nav(page, 'Products').click();
-    await page.getByLabel('Search plans').fill('US_1_7');
-    const plan = server.ctx.catalog.get('US_1_7')!;
+    await page.getByLabel('Search plans').fill(SMS_PLAN);
     await page.getByRole('link', { name: `Buy ${plan.name}` }).first().click();
     await page.getByLabel('Number of eSIMs').fill('2');
     await page.getByRole('button', { name: 'Place order' }).click();
@@ -91,18 +109,30 @@ describe('web console end to end', () => {
     await screenshot(page, 'e2e-02-buy-qr-codes');
     const iccids = (await page.getByRole('link', { name: /^ICCID / }).allTextContents()).map((t) => t.replace('ICCID ', '').trim());
     expect(iccids).toHaveLength(2);
-    const paid = Number((await server.ctx.store.db.selectFrom('orders').select('amount').where('partner_id', '=', partner.id).executeTakeFirstOrThrow()).amount);
-    const unitPrice = paid / 2;
+    const order = await db.selectFrom('orders').select('amount').where('partner_id', '=', partner.id).where('kind', '=', 'order').executeTakeFirstOrThrow();
+    const unitPrice = Number(order.amount) / 2;
 
-    // Install the first and use data: the usage bar moves and webhooks arrive.
+    // Install the first: the timeline shows the profile enabled, the webhook history grows.
     await page.getByRole('link', { name: `ICCID ${iccids[0]}` }).click();
+    const timelineList = page.getByRole('list', { name: 'Lifecycle events, newest first' });
+    await timelineList.waitFor();
+    const beforeInstall = await webhookRows(page);
+    expect(await timelineList.getByText('Profile enabled').count()).toBe(0);
     await page.getByRole('button', { name: 'Install' }).click();
-    await expect.poll(async () => (await page.getByText('SM-DP+ ENABLED').count()) > 0, { timeout: 15_000 }).toBe(true);
+    await timelineList.getByText('Profile enabled', { exact: true }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => webhookRows(page), { timeout: 15_000 }).toBeGreaterThan(beforeInstall);
     expect(await meterValue(page)).toBe(0);
+
+    // Use data: the usage bar moves; use it all up, and the eSIM is USED_UP.
     await page.getByLabel('Data to use (MB)').fill('600');
     await page.getByRole('button', { name: 'Use data' }).click();
     await expect.poll(() => meterValue(page), { timeout: 15_000 }).toBeGreaterThan(30);
+    expect(await meterValue(page)).toBeLessThan(100);
     await screenshot(page, 'e2e-03-esim-after-use');
+    await page.getByLabel('Data to use (MB)').fill('500');
+    await page.getByRole('button', { name: 'Use data' }).click();
+    await expect.poll(() => meterValue(page), { timeout: 15_000 }).toBe(100);
+    await headerBadge(page, 'USED_UP').waitFor({ timeout: 15_000 });
 
     // The delivery log shows the eSIM's webhooks, delivered to the receiver.
     await nav(page, 'Webhooks').click();
@@ -117,31 +147,119 @@ describe('web console end to end', () => {
     await screenshot(page, 'e2e-04-webhook-log');
     expect(received.length).toBeGreaterThan(2);
 
-    // Top it up.
+    // Top it up: the bar drops, the eSIM is IN_USE again and its webhook history grows.
     await page.goto(`${server.baseUrl}/console/esims`);
     await page.getByRole('link', { name: new RegExp(iccids[0]) }).first().click();
-    const before = await meterValue(page);
+    await timelineList.waitFor();
+    await expect.poll(() => pendingWebhooks(page), { timeout: 30_000 }).toBe(0);
+    const beforeTopup = await webhookRows(page);
     await page.getByRole('button', { name: 'Top up' }).click();
-    const topupDialog = page.getByRole('dialog');
+    const topupDialog = page.getByRole('dialog', { name: 'Top up' });
     await topupDialog.getByLabel('Top-up package').selectOption({ index: 1 }).catch(async () => topupDialog.getByLabel('Top-up package').selectOption({ index: 0 }));
     await topupDialog.getByRole('button', { name: 'Confirm' }).click();
-    await expect.poll(() => meterValue(page), { timeout: 15_000 }).toBeLessThan(before);
-    const esimRow = await server.ctx.store.db.selectFrom('esims').select('id').where('iccid', '=', iccids[0]).executeTakeFirstOrThrow();
-    const bundles = await server.ctx.store.db.selectFrom('bundles').select('kind').where('esim_id', '=', esimRow.id).execute();
+    await expect.poll(() => meterValue(page), { timeout: 15_000 }).toBeLessThan(100);
+    await headerBadge(page, 'IN_USE').waitFor({ timeout: 15_000 });
+    await expect.poll(() => webhookRows(page), { timeout: 15_000 }).toBeGreaterThan(beforeTopup);
+    const esimRow = await db.selectFrom('esims').select('id').where('iccid', '=', iccids[0]).executeTakeFirstOrThrow();
+    const bundles = await db.selectFrom('bundles').select('kind').where('esim_id', '=', esimRow.id).execute();
     expect(bundles.map((b) => b.kind).sort()).toEqual(['BASE', 'TOPUP']);
+    const topup = await db.selectFrom('orders').select('amount').where('partner_id', '=', partner.id).where('kind', '=', 'topup').executeTakeFirstOrThrow();
+
+    // Suspend, then resume.
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('dialog', { name: 'Suspend this eSIM?' }).getByRole('button', { name: 'Confirm' }).click();
+    await headerBadge(page, 'SUSPENDED').waitFor();
+    expect((await db.selectFrom('esims').select('esim_status').where('id', '=', esimRow.id).executeTakeFirstOrThrow()).esim_status).toBe('SUSPENDED');
+    expect(await page.getByRole('button', { name: 'Send SMS' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('dialog', { name: 'Resume this eSIM?' }).getByRole('button', { name: 'Confirm' }).click();
+    await headerBadge(page, 'IN_USE').waitFor();
+    expect((await db.selectFrom('esims').select('esim_status').where('id', '=', esimRow.id).executeTakeFirstOrThrow()).esim_status).toBe('IN_USE');
+
+    // Send an SMS and see it on the page.
+    const smsList = page.getByRole('list', { name: `Text messages of ${iccids[0]}` });
+    expect(await smsList.count()).toBe(0);
+    await page.getByRole('button', { name: 'Send SMS' }).click();
+    await page.getByRole('dialog', { name: 'Send SMS' }).getByLabel('Message').fill('Welcome to Åland: your data works now.');
+    await page.getByRole('dialog', { name: 'Send SMS' }).getByRole('button', { name: 'Send', exact: true }).click();
+    await page.getByText('SMS sent.').waitFor();
+    await smsList.getByText('Welcome to Åland: your data works now.', { exact: true }).waitFor();
+    expect(await smsList.locator('li').count()).toBe(1);
+
+    // Move the sandbox clock a day on: the clock on the page moves with it.
+    const clock = page.getByTestId('sandbox-clock');
+    await expect.poll(() => clock.textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    const clockBefore = Date.parse((await clock.textContent())!.replace(' UTC', 'Z').replace(' ', 'T'));
+    expect(await page.getByText('days ahead of real time').count()).toBe(0);
+    await page.getByLabel('Days to advance').fill('1');
+    await page.getByRole('button', { name: 'Advance clock' }).click();
+    await page.getByText('(1.0 days ahead of real time)').waitFor();
+    const clockAfter = Date.parse((await clock.textContent())!.replace(' UTC', 'Z').replace(' ', 'T'));
+    expect(clockAfter - clockBefore).toBeGreaterThanOrEqual(DAY_MS);
+    expect(clockAfter - clockBefore).toBeLessThan(DAY_MS + 60 * 60_000);
+    await screenshot(page, 'e2e-05-esim-sms-clock');
 
     // Cancel the other (never installed): refunded in full, and the ledger shows it.
     await page.goto(`${server.baseUrl}/console/esims`);
-    await screenshot(page, 'e2e-05-esims');
+    await screenshot(page, 'e2e-06-esims');
     await page.getByRole('link', { name: new RegExp(iccids[1]) }).first().click();
     await page.getByRole('button', { name: 'Cancel eSIM' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-    await page.locator('.badge', { hasText: 'CANCEL' }).first().waitFor();
+    await headerBadge(page, 'CANCEL').waitFor();
     await nav(page, 'Billing').click();
     const refundRow = page.locator('tr', { hasText: 'refund' }).first();
     await refundRow.waitFor();
-    expect(await refundRow.textContent()).toContain(`+$${(unitPrice / 10_000).toFixed(2)}`);
-    await screenshot(page, 'e2e-06-billing-refund');
+    expect(await refundRow.textContent()).toContain(`+${usd(unitPrice)}`);
+    await screenshot(page, 'e2e-07-billing-refund');
+
+    // The dashboard counts what happened: one active eSIM; the order and the top-up less the refund; the order's bar.
+    await nav(page, 'Dashboard').click();
+    await expect.poll(() => statValue(page, 'Active eSIMs')).toBe('1');
+    expect(await statValue(page, 'Spend, last 30 days')).toBe(usd(Number(order.amount) + Number(topup.amount) - unitPrice));
+    expect(await statValue(page, 'Orders, last 30 days')).toBe('1');
+    const bars = await page
+      .getByRole('img', { name: 'Orders per day over the last 30 days' })
+      .locator('rect.chart-bar')
+      .evaluateAll((rects) => rects.map((r) => ({ height: Number(r.getAttribute('height')), title: r.querySelector('title')?.textContent ?? '' })));
+    expect(bars.length).toBe(30);
+    const tall = bars.filter((b) => b.height > 0);
+    expect(tall).toHaveLength(1);
+    expect(tall[0].title).toMatch(/^\d{4}-\d\d-\d\d: 1 order$/);
+    await screenshot(page, 'e2e-08-dashboard');
+
+    // API keys: create one, roll it; the new secret is shown once, and works.
+    await nav(page, 'API keys').click();
+    await page.getByLabel('Label (optional)').fill('backend');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const secretDialog = page.getByRole('dialog', { name: 'Your new API key' });
+    const firstSecret = (await secretDialog.getByLabel('SecretKey').textContent())!.trim();
+    await secretDialog.getByRole('button', { name: 'I have saved it' }).click();
+    const keyRow = page.locator('tr', { hasText: 'backend' });
+    await keyRow.getByRole('button', { name: /^Roll key / }).click();
+    await page.getByRole('dialog', { name: 'Roll this API key?' }).getByRole('button', { name: 'Roll key' }).click();
+    await secretDialog.getByText('The key you rolled keeps working until').waitFor();
+    const rolledAccess = (await secretDialog.getByLabel('AccessCode').textContent())!.trim();
+    const rolledSecret = (await secretDialog.getByLabel('SecretKey').textContent())!.trim();
+    expect(rolledSecret).toMatch(/^[0-9a-f]{32}$/);
+    expect(rolledSecret).not.toBe(firstSecret);
+    await screenshot(page, 'e2e-09-api-key-rolled');
+    await secretDialog.getByRole('button', { name: 'I have saved it' }).click();
+    expect(await page.content()).not.toContain(rolledSecret);
+    await page.reload();
+    await page.locator('tr', { hasText: 'backend' }).first().waitFor();
+    expect(await page.content()).not.toContain(rolledSecret);
+    expect((await fetch(`${server.baseUrl}/v1/balance`, { headers: { authorization: `Bearer ${rolledAccess}` } })).status).toBe(200);
+
+    // Revoke the installed eSIM: it stops for good and no longer counts as active.
+    await page.goto(`${server.baseUrl}/console/esims`);
+    await page.getByRole('link', { name: new RegExp(iccids[0]) }).first().click();
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke this eSIM?' }).getByRole('button', { name: 'Confirm' }).click();
+    await headerBadge(page, 'REVOKE').waitFor();
+    expect((await db.selectFrom('esims').select('esim_status').where('id', '=', esimRow.id).executeTakeFirstOrThrow()).esim_status).toBe('REVOKE');
+    expect(await page.getByRole('button', { name: 'Top up' }).isDisabled()).toBe(true);
+    await nav(page, 'Dashboard').click();
+    await expect.poll(() => statValue(page, 'Active eSIMs')).toBe('0');
 
     // The remaining main pages render.
     for (const [path, heading, name] of [
@@ -159,9 +277,6 @@ describe('web console end to end', () => {
       await page.waitForLoadState('networkidle');
       await screenshot(page, `main-${name}`);
     }
-    // The dashboard counts what happened: one active eSIM, two orders' worth of spend less the refund.
-    await go(page, '/');
-    await page.getByText('Active eSIMs').waitFor();
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -9,7 +9,7 @@ import type { EsimTimeline } from './esims-types.ts';
 import { allowedActions, usageOf, usageText, validityLabel } from './esims-format.ts';
 import { InstallCodes, useBrandedQr } from './esims-install-card.tsx';
 import { ConfirmDialog } from '../../components/confirm-dialog.tsx';
-import { SmsDialog, TopupDialog } from './esims-dialogs.tsx';
+import { SmsDialog, SmsHistory, TopupDialog } from './esims-dialogs.tsx';
 import { SandboxControls } from './esims-sandbox.tsx';
 import { Timeline, WebhookHistory } from './esims-timeline.tsx';
 import './esims-pages.css';
@@ -38,6 +38,7 @@ export function EsimDetailPage({ id }: { id: string }) {
   const branded = useBrandedQr();
   const [dialog, setDialog] = useState<StateAction | 'topup' | 'sms' | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [smsVersion, setSmsVersion] = useState(0);
   const polls = useRef(0);
 
   useEffect(() => {
@@ -159,6 +160,7 @@ export function EsimDetailPage({ id }: { id: string }) {
       </div>
 
       <Bundles bundles={current.bundles} />
+      {current.sms_supported ? <SmsHistory esim={current} version={smsVersion} /> : null}
 
       <div className="grid-2">
         <Timeline timeline={timeline.data} error={timeline.error} />
@@ -188,6 +190,7 @@ export function EsimDetailPage({ id }: { id: string }) {
         onClose={() => setDialog(null)}
         onSent={() => {
           setDone('SMS sent.');
+          setSmsVersion((v) => v + 1);
           refresh();
         }}
       />

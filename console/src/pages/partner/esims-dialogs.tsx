@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, newIdempotencyKey, query } from '../../api.ts';
-import { formatMoney } from '../../format.ts';
-import { Empty, ErrorNotice, Field, Loading, Modal, useAction, useAsync } from '../../components/ui.tsx';
+import { formatMoney, formatTime } from '../../format.ts';
+import { Card, Empty, ErrorNotice, Field, Loading, Modal, useAction, useAsync } from '../../components/ui.tsx';
 import type { Esim, Package, Page } from '../../v1-types.ts';
 import { validityLabel, volumeLabel } from './esims-format.ts';
 
@@ -92,5 +92,37 @@ export function SmsDialog({ open, esim, onClose, onSent }: { open: boolean; esim
         </div>
       </form>
     </Modal>
+  );
+}
+
+interface Sms {
+  id: string;
+  direction: 'mt' | 'mo';
+  sender: string | null;
+  body: string;
+  created_at: string;
+}
+
+/** The text messages this eSIM's device received and sent, newest first; `version` re-reads after a send. */
+export function SmsHistory({ esim, version }: { esim: Esim; version: number }) {
+  const list = useAsync((signal) => api.get<Page<Sms>>(`/v1/esims/${encodeURIComponent(esim.id)}/sms${query({ limit: 20 })}`, { signal }), [esim.id, version]);
+  return (
+    <Card title="Text messages">
+      <ErrorNotice error={list.error} />
+      {list.loading && !list.data ? <Loading /> : null}
+      {list.data && !list.data.data.length ? <Empty>No SMS yet. Send one with Send SMS.</Empty> : null}
+      {list.data?.data.length ? (
+        <ul className="sms-list" aria-label={`Text messages of ${esim.iccid}`}>
+          {list.data.data.map((m) => (
+            <li key={m.id}>
+              <div className="small muted">
+                {m.direction === 'mt' ? 'To the device' : `From the device${m.sender ? ` (${m.sender})` : ''}`} · {formatTime(m.created_at)}
+              </div>
+              <div className="sms-body">{m.body}</div>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </Card>
   );
 }
