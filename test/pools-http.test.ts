@@ -5,6 +5,7 @@ import { makeIccid } from '../src/domain/esims/identifiers.ts';
 import { importProfiles } from '../src/domain/pools/import.ts';
 import { walletBalanceFromTransfers } from '../src/domain/ledger/ledger.ts';
 import { SupplyError } from '../src/supply/types.ts';
+import { operatorPlmnsOf, poolKeysFor } from '../src/supply/pool.ts';
 
 const DEPOSIT = 1000 * 10_000;
 
@@ -108,6 +109,71 @@ describe('profile pools through /api/v1/open', () => {
     // One low-stock alert for the operator when the pool fell to its threshold (2).
     const alerts = await server.ctx.store.db.selectFrom('events').select(['partner_id', 'subject']).where('type', '=', 'pool.low_stock').where('subject', '=', pkg.package_code).execute();
     expect(alerts).toEqual([{ partner_id: 'operator', subject: pkg.package_code }]);
+  });
+});
+
+describe('operator pools', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => server.close());
+
+  it('an operator pool (MCC+MNC) serves every package whose operatorList names it, after the package pool and before the location pool', async () => {
+    const db = server.ctx.store.db;
+    const fr = server.ctx.catalog.list({ locationCode: 'FR' }).find((p) => p.is_daypass === 0)!;
+    const plmns = await operatorPlmnsOf(db, fr);
+    expect(plmns.length).toBeGreaterThan(0);
+    const plmn = plmns[0];
+    const operator = await db.selectFrom('operators').select(['country_code', 'name']).where('mcc', '=', plmn.slice(0, 3)).where('mnc', '=', plmn.slice(3)).executeTakeFirstOrThrow();
+    expect(operator.country_code).toBe('FR');
+    expect(JSON.parse(fr.networks_json)[0].operatorList.map((o: any) => o.operatorName)).toContain(operator.name);
+    expect(await poolKeysFor(db, fr)).toEqual([fr.package_code, ...plmns.map((p) => `op:${p}`), 'loc:FR']);
+
+    const importInto = async (pool: { packageCode?: string; operator?: string; locationCode?: string }, series: number) => {
+      const id = makeIccid('4310', `${series}000000001`);
+      const result = await importProfiles(db, {
+        rowsText: `iccid,ac\n${id},LPA:1$rsp.example.com$OP-${series}`,
+        pool,
+        batchName: `op test ${series}`,
+        lowStockThreshold: 0,
+        nowMs: Date.now(),
+        catalogHas: (code) => server.ctx.catalog.get(code) !== undefined,
+      });
+      return { result, id };
+    };
+    await expect(importInto({ operator: '99999' }, 400)).rejects.toThrow('operator 99999 is not in the operators table');
+    await expect(importInto({ operator: 'Orange' }, 400)).rejects.toThrow('operator "Orange" is not an MCC+MNC');
+    await expect(importInto({ operator: plmn, locationCode: 'FR' }, 400)).rejects.toThrow(/exactly one of a package code, an operator \(MCC\+MNC\) or a location code/);
+
+    const byPackage = await importInto({ packageCode: fr.package_code }, 401);
+    const byOperator = await importInto({ operator: plmn }, 402);
+    const byLocation = await importInto({ locationCode: 'FR' }, 403);
+    expect([byPackage, byOperator, byLocation].map((x) => x.result)).toMatchObject([
+      { ok: true, pool: fr.package_code },
+      { ok: true, pool: `op:${plmn}` },
+      { ok: true, pool: 'loc:FR' },
+    ]);
+
+    const live = await server.createPartner({ environment: 'live', depositMinor: DEPOSIT });
+    const placed = (await server.ea('/esim/order', { transactionId: 'op-3', packageInfoList: [{ packageCode: fr.package_code, count: 3 }] }, live)).json;
+    expect(placed.success).toBe(true);
+    const ready = await settled(server, live, placed.obj.orderNo);
+    // Slot by slot: the package's own pool, then the operator's, then the location's.
+    expect(ready.obj.esimList.map((e: any) => e.iccid)).toEqual([byPackage.id, byOperator.id, byLocation.id]);
+    expect((await server.ea('/esim/order', { transactionId: 'op-4', packageInfoList: [{ packageCode: fr.package_code, count: 1 }] }, live)).json).toMatchObject({ errorCode: '200011' });
+
+    // A regional package naming the same operator draws from its pool; one that does not name it cannot.
+    const europe = server.ctx.catalog.list({ locationCode: '!RG' }).find((p) => p.location.split(',').includes('FR') && p.is_daypass === 0)!;
+    expect(await operatorPlmnsOf(db, europe)).toContain(plmn);
+    const second = await importInto({ operator: plmn }, 404);
+    const de = server.ctx.catalog.list({ locationCode: 'DE' }).find((p) => p.is_daypass === 0)!;
+    expect((await server.ea('/esim/order', { transactionId: 'op-de', packageInfoList: [{ packageCode: de.package_code, count: 1 }] }, live)).json).toMatchObject({ errorCode: '200011' });
+    const regional = (await server.ea('/esim/order', { transactionId: 'op-eu', packageInfoList: [{ packageCode: europe.package_code, count: 1 }] }, live)).json;
+    expect((await settled(server, live, regional.obj.orderNo)).obj.esimList.map((e: any) => e.iccid)).toEqual([second.id]);
+    const stock = await db.selectFrom('pool_profiles').select(['pool', 'status']).where('pool', '=', `op:${plmn}`).execute();
+    expect(stock).toEqual([{ pool: `op:${plmn}`, status: 'assigned' }, { pool: `op:${plmn}`, status: 'assigned' }]);
   });
 });
 

@@ -404,7 +404,7 @@ describe.skipIf(!cliWired)('esimhub profiles CLI', () => {
 
     const missing = cli('profiles', 'import', good);
     expect(missing.status).not.toBe(0);
-    expect(missing.stderr).toMatch(/exactly one of --package CODE or --location CC/);
+    expect(missing.stderr).toMatch(/exactly one of --package CODE, --operator MCCMNC or --location CC/);
 
     const stock = cli('profiles', 'stock', '--json');
     expect(stock.status).toBe(0);

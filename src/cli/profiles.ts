@@ -14,15 +14,16 @@ export function registerProfileCommands(program: Command): void {
 
   profiles
     .command('import')
-    .description('import a CSV batch of profiles into a package pool or a location pool; nothing is written when any row is bad')
+    .description('import a CSV batch of profiles into a package, operator or location pool; nothing is written when any row is bad')
     .argument('<file>', 'CSV with a header: iccid, ac (or smdp_address + matching_id), confirmation_code, imsi, msisdn, pin, puk, apn')
     .option('--package <code>', 'pool of one package (package code or slug)')
+    .option('--operator <mccmnc>', "pool of an operator's profiles (MCC+MNC, e.g. 20801): every package whose operatorList names it may draw from it")
     .option('--location <code>', 'pool of a country or region code: every package there may draw from it')
     .option('--name <name>', 'batch name (default: the file name)')
     .option('--low-stock <n>', 'alert the operator when available profiles fall to this many', '0')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, options) => {
-      if ((options.package === undefined) === (options.location === undefined)) throw new Error('give exactly one of --package CODE or --location CC');
+      if ([options.package, options.operator, options.location].filter((v) => v !== undefined).length !== 1) throw new Error('give exactly one of --package CODE, --operator MCCMNC or --location CC');
       if (!/^\d+$/.test(String(options.lowStock))) throw new Error(`--low-stock must be a whole number >= 0 (got ${JSON.stringify(options.lowStock)})`);
       if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
       const text = fs.readFileSync(file, 'utf8');
@@ -36,7 +37,7 @@ export function registerProfileCommands(program: Command): void {
         const known = new Set(ctx.catalog.all().map((p) => p.package_code));
         const result = await importProfiles(ctx.store.db, {
           rowsText: text,
-          pool: { packageCode, locationCode: options.location },
+          pool: { packageCode, operator: options.operator, locationCode: options.location },
           batchName: options.name ?? path.basename(file),
           lowStockThreshold: Number(options.lowStock),
           nowMs: ctx.now(),

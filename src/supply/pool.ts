@@ -4,9 +4,42 @@ import type { StoreDialect } from '../store/connect.ts';
 import type { ProfileRequest, ProfileSource, SuppliedProfile } from './types.ts';
 import { SupplyError } from './types.ts';
 
-/** Pools an order for this package may draw from: the package's own, then its location's. */
-export function poolKeysFor(pkg: Pick<PackageTable, 'package_code' | 'location_code'>): string[] {
-  return [pkg.package_code, `loc:${pkg.location_code}`];
+type Conn = Kysely<DB> | Transaction<DB>;
+
+/** The pool key of an operator's profiles: its MCC+MNC (`op:20801`), the PLMN every one of its IMSIs starts with. */
+export function operatorPoolKey(plmn: string): string {
+  return `op:${plmn}`;
+}
+
+/**
+ * Pools an order for this package may draw from, most specific first: the package's own, then the pools of
+ * the operators its operatorList names (by MCC+MNC, resolved through the operators table), then its
+ * location's.
+ */
+export async function poolKeysFor(db: Conn, pkg: Pick<PackageTable, 'package_code' | 'location_code' | 'networks_json'>): Promise<string[]> {
+  return [pkg.package_code, ...(await operatorPlmnsOf(db, pkg)).map(operatorPoolKey), `loc:${pkg.location_code}`];
+}
+
+/** MCC+MNC of every operator in the package's locationNetworkList, in list order. */
+export async function operatorPlmnsOf(db: Conn, pkg: Pick<PackageTable, 'networks_json'>): Promise<string[]> {
+  let networks: Array<{ locationCode?: string; operatorList?: Array<{ operatorName?: string }> }>;
+  try {
+    networks = JSON.parse(pkg.networks_json);
+  } catch {
+    return [];
+  }
+  const wanted = new Map<string, number>();
+  for (const n of Array.isArray(networks) ? networks : []) {
+    for (const op of n.operatorList ?? []) if (n.locationCode && op.operatorName) wanted.set(`${n.locationCode}|${op.operatorName.toLowerCase()}`, wanted.size);
+  }
+  if (!wanted.size) return [];
+  const countries = [...new Set([...wanted.keys()].map((k) => k.split('|')[0]))];
+  const rows = await db.selectFrom('operators').select(['country_code', 'name', 'mcc', 'mnc']).where('country_code', 'in', countries).execute();
+  const found = rows
+    .map((r) => ({ at: wanted.get(`${r.country_code}|${r.name.toLowerCase()}`), plmn: r.mcc + r.mnc }))
+    .filter((r): r is { at: number; plmn: string } => r.at !== undefined)
+    .sort((a, b) => a.at - b.at);
+  return [...new Set(found.map((r) => r.plmn))];
 }
 
 /**
@@ -19,18 +52,21 @@ export class ProfilePool implements ProfileSource {
 
   constructor(private readonly dialect: StoreDialect) {}
 
-  async available(db: Kysely<DB> | Transaction<DB>, pkg: PackageTable): Promise<number> {
+  async available(db: Conn, pkg: PackageTable): Promise<number> {
     const row = await db
       .selectFrom('pool_profiles')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('pool', 'in', poolKeysFor(pkg))
+      .where('pool', 'in', await poolKeysFor(db, pkg))
       .where('status', '=', 'available')
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async take(trx: Transaction<DB>, request: ProfileRequest): Promise<SuppliedProfile> {
-    for (const pool of poolKeysFor(request.pkg)) {
+    const keys = await poolKeysFor(trx, request.pkg);
+    // Only the keys that hold stock are tried (a global package may name hundreds of operators).
+    const stocked = new Set((await trx.selectFrom('pool_profiles').select('pool').distinct().where('pool', 'in', keys).where('status', '=', 'available').execute()).map((r) => r.pool));
+    for (const pool of keys.filter((k) => stocked.has(k))) {
       let candidate = trx.selectFrom('pool_profiles').select('id').where('pool', '=', pool).where('status', '=', 'available').orderBy('id').limit(1);
       if (this.dialect === 'postgres') candidate = candidate.forUpdate().skipLocked();
       const claimed = await trx

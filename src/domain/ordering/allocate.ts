@@ -104,9 +104,12 @@ export class Allocator {
     const keys = new Set<string>();
     for (const code of packageCodes) {
       const pkg = this.catalog.get(code) ?? this.catalog.all().find((p) => p.package_code === code);
-      if (pkg && this.supply.sourceFor(environment, pkg) instanceof ProfilePool) for (const key of poolKeysFor(pkg)) keys.add(key);
+      if (pkg && this.supply.sourceFor(environment, pkg) instanceof ProfilePool) for (const key of await poolKeysFor(this.db, pkg)) keys.add(key);
     }
-    for (const key of keys) await checkLowStock(this.db, key, this.now(), this.log);
+    if (!keys.size) return;
+    // Only pools that have batches are watched (a global package names hundreds of operators).
+    const watched = await this.db.selectFrom('profile_batches').select('pool').distinct().where('pool', 'in', [...keys]).execute();
+    for (const { pool } of watched) await checkLowStock(this.db, pool, this.now(), this.log);
   }
 
   private packageFor(code: string): PackageTable {

@@ -5,6 +5,7 @@ import { DomainError } from '../errors.ts';
 import { parseCsv } from '../catalog/csv.ts';
 import { iccidLuhnOk, isIccidShape, isMatchingId, parseActivationCode } from '../esims/identifiers.ts';
 import { resetLowStockIfRecovered } from './stock.ts';
+import { operatorPoolKey } from '../../supply/pool.ts';
 
 /**
  * Import of real profile batches (live supply) from an operator's CSV file.
@@ -44,8 +45,11 @@ export interface ParsedProfiles {
 
 export interface ImportProfilesOptions {
   rowsText: string;
-  /** Exactly one: a package code (pool = the code) or a country/region code (pool = `loc:<code>`). */
-  pool: { packageCode?: string; locationCode?: string };
+  /**
+   * Exactly one: a package code (pool = the code), an operator's MCC+MNC (pool = `op:<mccmnc>`, drawn on by
+   * every package whose operatorList names it) or a country/region code (pool = `loc:<code>`).
+   */
+  pool: { packageCode?: string; operator?: string; locationCode?: string };
   batchName: string;
   /** Available profiles at or below this count make the pool "low" (an operator alert). */
   lowStockThreshold: number;
@@ -256,16 +260,23 @@ function sortIssues(issues: ImportIssue[]): ImportIssue[] {
   return issues.map((issue, i) => ({ issue, i })).sort((a, b) => a.issue.line - b.issue.line || a.i - b.i).map((x) => x.issue);
 }
 
-/** Resolves the pool key; throws when neither or both are given, or the package/location is unknown. */
+/** Resolves the pool key; throws when not exactly one is given, or the package/operator/location is unknown. */
 async function resolvePool(db: Kysely<DB>, pool: ImportProfilesOptions['pool'], catalogHas: (code: string) => boolean): Promise<string> {
   const packageCode = pool.packageCode?.trim() || undefined;
   const locationCode = pool.locationCode?.trim() || undefined;
-  if ((packageCode === undefined) === (locationCode === undefined)) {
-    throw new DomainError('invalid_argument', 'give exactly one of a package code or a location code for the pool');
+  const operator = pool.operator?.trim() || undefined;
+  if ([packageCode, locationCode, operator].filter((v) => v !== undefined).length !== 1) {
+    throw new DomainError('invalid_argument', 'give exactly one of a package code, an operator (MCC+MNC) or a location code for the pool');
   }
   if (packageCode !== undefined) {
     if (!catalogHas(packageCode)) throw new DomainError('package_not_found', `package ${packageCode} does not exist`);
     return packageCode;
+  }
+  if (operator !== undefined) {
+    if (!/^\d{5,6}$/.test(operator)) throw new DomainError('invalid_argument', `operator ${JSON.stringify(operator)} is not an MCC+MNC (5 or 6 digits, e.g. 20801)`);
+    const found = await db.selectFrom('operators').select(['mcc', 'mnc']).where('mcc', '=', operator.slice(0, 3)).where('mnc', '=', operator.slice(3)).executeTakeFirst();
+    if (!found) throw new DomainError('not_found', `operator ${operator} is not in the operators table (expected the MCC+MNC of a catalogue operator)`);
+    return operatorPoolKey(operator);
   }
   const location = await db.selectFrom('locations').select('code').where('code', '=', locationCode!.toUpperCase()).executeTakeFirst();
   if (!location) throw new DomainError('not_found', `location ${locationCode} does not exist (expected a country or region code)`);
