@@ -18,6 +18,8 @@ export function dialectOfRoute(route: string): string {
 }
 
 const WINDOW_MS = 5 * 60_000;
+/** Rows read for the latency quantiles: the latest of the window (enough for a p99). */
+const SAMPLE_LIMIT = 20_000;
 
 /**
  * Operations endpoints:
@@ -26,8 +28,9 @@ const WINDOW_MS = 5 * 60_000;
  *   route only to ready processes).
  * - `GET /metrics`: Prometheus text. Per process: request latency by route, method, status and dialect;
  *   Node.js process metrics. From the store, computed on scrape (the same in every process, so take them
- *   from any one): orders by kind and status, allocation latency and webhook lag over the last 5 minutes,
- *   job queue depth, webhook deliveries by status and failed attempts, ledger totals by kind and currency.
+ *   from any one), each by a query bounded by recent activity or backlog (see readStoreFigures): orders
+ *   completed in the last 5 minutes and open, allocation latency and webhook lag over the last 5 minutes, job
+ *   queue depth, undelivered webhook deliveries by status, ledger totals by flow and currency.
  */
 export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext }): Promise<void> {
   const { ctx } = options;
@@ -67,20 +70,31 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
     return cache.data;
   };
 
-  new client.Counter({
-    name: 'esimhub_orders_total',
-    help: 'Orders placed (from the store), by kind and status',
+  new client.Gauge({
+    name: 'esimhub_orders_completed',
+    help: 'Orders completed (ready or failed) in the last 5 minutes, by kind and status',
     labelNames: ['kind', 'status'] as const,
     registers: [registry],
     async collect() {
       const f = await figures();
       this.reset();
-      for (const o of f.orders) this.inc({ kind: o.kind, status: o.status }, o.n);
+      for (const o of f.ordersCompleted) this.set({ kind: o.kind, status: o.status }, o.n);
+    },
+  });
+  new client.Gauge({
+    name: 'esimhub_orders_open',
+    help: 'Orders placed and not completed yet (allocating), by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      const f = await figures();
+      this.reset();
+      for (const o of f.ordersOpen) this.set({ kind: o.kind }, o.n);
     },
   });
   new client.Gauge({
     name: 'esimhub_allocation_latency_seconds',
-    help: 'Order placed to allocated, over orders completed in the last 5 minutes',
+    help: 'Order placed to allocated, over orders (kind order) allocated in the last 5 minutes',
     labelNames: ['quantile'] as const,
     registers: [registry],
     async collect() {
@@ -112,6 +126,14 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
     },
   });
   new client.Gauge({
+    name: 'esimhub_webhook_delivered_recent',
+    help: 'Webhooks delivered in the last 5 minutes',
+    registers: [registry],
+    async collect() {
+      this.set((await figures()).deliveredRecent);
+    },
+  });
+  new client.Gauge({
     name: 'esimhub_webhook_oldest_pending_seconds',
     help: 'Age of the oldest webhook delivery not yet delivered (pending or failed)',
     registers: [registry],
@@ -122,45 +144,23 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
   });
   new client.Gauge({
     name: 'esimhub_webhook_deliveries',
-    help: 'Webhook deliveries by status',
+    help: 'Webhook deliveries not delivered: pending (not tried yet), failed (last attempt failed, retry due), dead (given up)',
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
       const f = await figures();
-      this.reset();
-      for (const d of f.deliveries) this.set({ status: d.status }, d.n);
-    },
-  });
-  new client.Counter({
-    name: 'esimhub_webhook_failed_attempts_total',
-    help: 'Webhook attempts that did not get a 2xx (from the store)',
-    registers: [registry],
-    async collect() {
-      const f = await figures();
-      this.reset();
-      this.inc(f.failedAttempts);
+      for (const status of OPEN_DELIVERY) this.set({ status }, f.deliveries[status]);
     },
   });
   new client.Gauge({
-    name: 'esimhub_ledger_transfers_amount',
-    help: 'Sum of ledger transfers by kind and currency, in 1/10,000 of the currency',
-    labelNames: ['kind', 'currency'] as const,
+    name: 'esimhub_ledger_amount',
+    help: 'Ledger totals in 1/10,000 of the currency: charged, refunded, funded (deposits and crediting adjustments), withdrawn (withdrawals and debiting adjustments), wallet_balance',
+    labelNames: ['flow', 'currency'] as const,
     registers: [registry],
     async collect() {
       const f = await figures();
       this.reset();
-      for (const l of f.ledger) this.set({ kind: l.kind, currency: l.currency }, l.amount);
-    },
-  });
-  new client.Gauge({
-    name: 'esimhub_ledger_transfers_count',
-    help: 'Number of ledger transfers by kind and currency',
-    labelNames: ['kind', 'currency'] as const,
-    registers: [registry],
-    async collect() {
-      const f = await figures();
-      this.reset();
-      for (const l of f.ledger) this.set({ kind: l.kind, currency: l.currency }, l.n);
+      for (const l of f.ledger) for (const flow of LEDGER_FLOWS) this.set({ flow, currency: l.currency }, l[flow]);
     },
   });
 
@@ -191,30 +191,40 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
 // Not encapsulated (what fastify-plugin does): the onResponse hook must see every route of the server.
 (opsPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
+const OPEN_DELIVERY = ['pending', 'failed', 'dead'] as const;
+const LEDGER_FLOWS = ['charged', 'refunded', 'funded', 'withdrawn', 'wallet_balance'] as const;
+
 interface StoreFigures {
-  orders: Array<{ kind: string; status: string; n: number }>;
+  ordersCompleted: Array<{ kind: string; status: string; n: number }>;
+  ordersOpen: Array<{ kind: string; n: number }>;
   allocation: Record<string, number | null>;
   jobs: Array<{ kind: string; n: number }>;
   webhookLag: Record<string, number | null>;
+  deliveredRecent: number;
   oldestPendingMs: number | null;
-  deliveries: Array<{ status: string; n: number }>;
-  failedAttempts: number;
-  ledger: Array<{ kind: string; currency: string; amount: number; n: number }>;
+  deliveries: Record<(typeof OPEN_DELIVERY)[number], number>;
+  ledger: Array<{ currency: string } & Record<(typeof LEDGER_FLOWS)[number], number>>;
 }
 
+/**
+ * Every query is bounded by recent activity or by backlog, never by history: completed orders and delivered
+ * webhooks over the window (indexes on completed_at, delivered_at), open orders (completed_at is null), queued
+ * jobs and open deliveries (indexes led by status), and ledger totals from the accounts' running totals
+ * (debits_posted, credits_posted, kept in each transfer's transaction: three rows per partner and currency),
+ * not from the transfers.
+ */
 async function readStoreFigures(ctx: AppContext, nowMs: number): Promise<StoreFigures> {
   const db = ctx.store.db;
   const since = nowMs - WINDOW_MS;
-  const [orders, allocated, jobs, delivered, pending, deliveries, failed, ledger] = await Promise.all([
-    db.selectFrom('orders').select(['kind', 'status', (eb) => eb.fn.countAll().as('n')]).groupBy(['kind', 'status']).execute(),
+  const [completed, open, jobs, delivered, deliveredRecent, backlog, pending, accounts] = await Promise.all([
     db
       .selectFrom('orders')
-      .select(['created_at', 'completed_at'])
+      .select(['kind', 'status', 'created_at', 'completed_at'])
       .where('completed_at', '>=', since)
-      .where('status', '=', 'ready')
       .orderBy('completed_at', 'desc')
-      .limit(20_000)
+      .limit(SAMPLE_LIMIT)
       .execute(),
+    db.selectFrom('orders').select(['kind', (eb) => eb.fn.countAll().as('n')]).where('completed_at', 'is', null).groupBy('kind').execute(),
     db.selectFrom('jobs').select(['kind', (eb) => eb.fn.countAll().as('n')]).where('status', '=', 'queued').groupBy('kind').execute(),
     db
       .selectFrom('webhook_deliveries')
@@ -222,33 +232,54 @@ async function readStoreFigures(ctx: AppContext, nowMs: number): Promise<StoreFi
       .where('delivered_at', '>=', since)
       .where('status', '=', 'delivered')
       .orderBy('delivered_at', 'desc')
-      .limit(20_000)
+      .limit(SAMPLE_LIMIT)
       .execute(),
+    db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll().as('n')).where('delivered_at', '>=', since).where('status', '=', 'delivered').executeTakeFirst(),
+    db.selectFrom('webhook_deliveries').select(['status', (eb) => eb.fn.countAll().as('n')]).where('status', 'in', [...OPEN_DELIVERY]).groupBy('status').execute(),
     db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', 'in', ['pending', 'failed']).executeTakeFirst(),
-    db.selectFrom('webhook_deliveries').select(['status', (eb) => eb.fn.countAll().as('n')]).groupBy('status').execute(),
     db
-      .selectFrom('webhook_attempts')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where((eb) => eb.or([eb('status_code', 'is', null), eb('status_code', '<', 200), eb('status_code', '>=', 300)]))
-      .executeTakeFirst(),
-    db
-      .selectFrom('ledger_transfers')
-      .select(['kind', 'currency', (eb) => eb.fn.sum('amount').as('amount'), (eb) => eb.fn.countAll().as('n')])
+      .selectFrom('ledger_accounts')
+      .select(['kind', 'currency', (eb) => eb.fn.sum('debits_posted').as('debits'), (eb) => eb.fn.sum('credits_posted').as('credits')])
       .groupBy(['kind', 'currency'])
       .execute(),
   ]);
-  const allocationMs = allocated.map((o) => Number(o.completed_at) - Number(o.created_at)).sort((a, b) => a - b);
+  const allocationMs = completed
+    .filter((o) => o.kind === 'order' && o.status === 'ready')
+    .map((o) => Number(o.completed_at) - Number(o.created_at))
+    .sort((a, b) => a - b);
   const lagMs = delivered.map((d) => Number(d.delivered_at) - Number(d.created_at)).sort((a, b) => a - b);
   const quantiles = (sorted: number[]) => ({ '0.5': quantile(sorted, 0.5), '0.9': quantile(sorted, 0.9), '0.99': quantile(sorted, 0.99) });
+  const ordersCompleted = new Map<string, { kind: string; status: string; n: number }>();
+  for (const o of completed) {
+    const key = `${o.kind} ${o.status}`;
+    const entry = ordersCompleted.get(key) ?? { kind: o.kind, status: o.status, n: 0 };
+    entry.n++;
+    ordersCompleted.set(key, entry);
+  }
+  const deliveries = { pending: 0, failed: 0, dead: 0 };
+  for (const b of backlog) deliveries[b.status as keyof typeof deliveries] = Number(b.n);
+  // Per currency, from the accounts a transfer moves money between (src/domain/ledger/ledger.ts): charges credit
+  // revenue, refunds debit it; deposits debit funding, withdrawals credit it.
+  const ledger = new Map<string, StoreFigures['ledger'][number]>();
+  for (const a of accounts) {
+    const entry = ledger.get(a.currency) ?? { currency: a.currency, charged: 0, refunded: 0, funded: 0, withdrawn: 0, wallet_balance: 0 };
+    const debits = Number(a.debits ?? 0);
+    const credits = Number(a.credits ?? 0);
+    if (a.kind === 'revenue') Object.assign(entry, { charged: credits, refunded: debits });
+    else if (a.kind === 'funding') Object.assign(entry, { funded: debits, withdrawn: credits });
+    else entry.wallet_balance = credits - debits;
+    ledger.set(a.currency, entry);
+  }
   return {
     // count() and sum() come back as strings on PostgreSQL (bigint / numeric): Number() them.
-    orders: orders.map((o) => ({ kind: o.kind, status: o.status, n: Number(o.n) })),
+    ordersCompleted: [...ordersCompleted.values()],
+    ordersOpen: open.map((o) => ({ kind: o.kind, n: Number(o.n) })),
     allocation: quantiles(allocationMs),
     jobs: jobs.map((j) => ({ kind: j.kind, n: Number(j.n) })),
     webhookLag: quantiles(lagMs),
+    deliveredRecent: Number(deliveredRecent?.n ?? 0),
     oldestPendingMs: pending?.oldest === null || pending?.oldest === undefined ? null : Number(pending.oldest),
-    deliveries: deliveries.map((d) => ({ status: d.status, n: Number(d.n) })),
-    failedAttempts: Number(failed?.n ?? 0),
-    ledger: ledger.map((l) => ({ kind: l.kind, currency: l.currency, amount: Number(l.amount ?? 0), n: Number(l.n) })),
+    deliveries,
+    ledger: [...ledger.values()],
   };
 }
