@@ -130,4 +130,15 @@ describe('dataplans.io API: minor-unit rounding, THB on a discounted tier, price
     expect(jpy.json.purchase.paid).toMatch(/^\d+$/);
     expect(jpy.json.availableBalance).toBe(String(100_000 - jpyPaid / 10_000));
   });
+
+  it('rounds a tie half-up, not to even: 1.65 THB on gold (× 0.90 = 1.485) is 1.49', async () => {
+    const partner = await server.createPartner({ environment: 'sandbox', currency: 'THB', priceTierId: 'gold', depositMinor: 100 * 10_000 });
+    const pkg = server.ctx.catalog.list({ locationCode: 'MY' }).find((p) => p.is_daypass === 0)!;
+    await server.ctx.pricing.setListPrice('THB', pkg.package_code, 16_500, Date.now());
+    expect(await quotes(partner, pkg)).toEqual({ esimAccess: 14_900, v1: 14_900, esimGo: 14_900 });
+    const res = await dp(partner, 'POST', '/purchases', { slug: pkg.slug });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.purchase.paid).toBe('1.49');
+    expect(res.json.availableBalance).toBe('98.51');
+  });
 });

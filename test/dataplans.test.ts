@@ -385,7 +385,7 @@ describe('dataplans.io API: a purchase that supply cannot deliver in time', () =
     const pkg = server.ctx.catalog.list({ locationCode: 'TH' })[0];
     const res = await dp('sandbox', 'POST', '/purchases', partner.accessCode, { body: { slug: pkg.slug } });
     expect(res.status).toBe(503);
-    expect(res.json.error).toMatch(/refunded in full/);
+    expect(res.json.error).toBe(`The purchase could not be completed (no eSIM within 300 ms); ${(Number(pkg.price) / 10_000).toFixed(2)} USD was refunded in full`);
     expect(res.json.refunded).toBe(true);
     expect((await dp('sandbox', 'GET', '/accountBalance', partner.accessCode)).json.availableBalance).toBe('50.00');
     expect((await dp('sandbox', 'GET', '/purchases', partner.accessCode)).json).toEqual([]);

@@ -5,7 +5,7 @@ import type { DataplansPurchaseTable } from '../../store/tables/dataplans.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import type { Ordering } from '../ordering/ordering.ts';
 import type { Allocator } from '../ordering/allocate.ts';
-import type { Pricing } from '../pricing/pricing.ts';
+import { formatAmount, type Pricing } from '../pricing/pricing.ts';
 import { DomainError } from '../errors.ts';
 import { topUp } from '../ordering/topup.ts';
 
@@ -93,7 +93,7 @@ export class Purchases {
     }
     const final = await this.deps.db.selectFrom('orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow();
     if (final.status !== 'ready') {
-      throw new PurchaseFailed(`The purchase could not be completed (${final.failure_reason ?? 'supply failure'}); ${formatPlain(Number(final.amount))} ${final.currency} was refunded in full`, purchaseId);
+      throw new PurchaseFailed(`The purchase could not be completed (${final.failure_reason ?? 'supply failure'}); ${formatAmount(Number(final.amount), final.currency)} ${final.currency} was refunded in full`, purchaseId);
     }
     const view = await this.get(partner.id, purchaseId);
     if (!view) throw new PurchaseFailed('The purchase completed but its eSIM cannot be read; retry GET /purchases/' + purchaseId, purchaseId);
@@ -217,8 +217,4 @@ export class Purchases {
     const updated = (await this.get(partner.id, input.purchaseId)) ?? view;
     return { topupId, pkg, retailMinor, paidMinor: Number(order.amount), currency: order.currency, created: result.created, view: updated };
   }
-}
-
-function formatPlain(amountMinor: number): string {
-  return (amountMinor / 10_000).toFixed(2);
 }
