@@ -49,7 +49,8 @@ export async function startServer(env: Record<string, string> = {}, overrides: P
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
-  ctx.config.publicBaseUrl = baseUrl;
+  // A test that names its public URL (an https one, say) keeps it; the rest get this server's own.
+  if (!env.PUBLIC_BASE_URL) ctx.config.publicBaseUrl = baseUrl;
   if (options.worker !== false) {
     ctx.worker.start();
     ctx.scheduler.start();
