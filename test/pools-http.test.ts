@@ -64,6 +64,9 @@ describe('profile pools through /api/v1/open', () => {
     const imported = await importPool(server, pkg.package_code, 101, N, 2);
     const live = await server.createPartner({ environment: 'live', depositMinor: DEPOSIT });
     const [{ price }] = (await server.ea('/package/list', { packageCode: pkg.package_code }, live)).json.obj.packageList;
+    // The operator's log: the allocator's logger, caught here (the test server's own logger is silent).
+    const warnings: Array<{ fields: any; message: string }> = [];
+    (server.ctx.allocator as unknown as { log: { warn(fields: unknown, message: string): void } }).log = { warn: (fields, message) => warnings.push({ fields, message }) };
 
     const placed = await Promise.all(
       Array.from({ length: N + k }, (_, i) => server.ea('/esim/order', { transactionId: `pool-${i}`, packageInfoList: [{ packageCode: pkg.package_code, count: 1 }] }, live)),
@@ -109,6 +112,9 @@ describe('profile pools through /api/v1/open', () => {
     // One low-stock alert for the operator when the pool fell to its threshold (2).
     const alerts = await server.ctx.store.db.selectFrom('events').select(['partner_id', 'subject']).where('type', '=', 'pool.low_stock').where('subject', '=', pkg.package_code).execute();
     expect(alerts).toEqual([{ partner_id: 'operator', subject: pkg.package_code }]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ message: 'profile pool is low on stock', fields: { pool: pkg.package_code, threshold: 2 } });
+    expect(warnings[0].fields.available).toBeLessThanOrEqual(2);
   });
 });
 
