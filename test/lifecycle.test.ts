@@ -139,14 +139,37 @@ describe('eSIM lifecycle on the sandbox network and clock', () => {
     expect((await sandbox(partner, 'POST', `/esims/${esim.iccid}/usage`, { bytes: 10 })).json).toMatchObject({ grantedBytes: 10, throttled: false });
   });
 
-  it('refuses invalid transitions with 409 and changes nothing', async () => {
+  it('refuses invalid transitions with 409 and code 200002, emits nothing and changes nothing', async () => {
     const partner = await server.createPartner();
     const { esim } = await orderOne(server, partner, 'US_1_7', 'invalid-1');
-    for (const action of ['enable', 'disable', 'delete']) expect((await sandbox(partner, 'POST', `/esims/${esim.iccid}/${action}`)).status).toBe(409);
+    const db = server.ctx.store.db;
+    const row = await db.selectFrom('esims').select('id').where('esim_tran_no', '=', esim.esimTranNo).executeTakeFirstOrThrow();
+    const snapshot = async () => ({
+      esim: await db.selectFrom('esims').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow(),
+      bundles: await db.selectFrom('bundles').selectAll().where('esim_id', '=', row.id).orderBy('seq').execute(),
+      events: await db.selectFrom('events').select(['id', 'type']).where('partner_id', '=', partner.partnerId).orderBy('seq').execute(),
+      usage: await db.selectFrom('usage_records').select('record_key').where('esim_id', '=', row.id).execute(),
+    });
+    const refused = async (path: string, body?: unknown) => {
+      const before = await snapshot();
+      const res = await sandbox(partner, 'POST', `/esims/${esim.iccid}${path}`, body);
+      expect(res.status, path).toBe(409);
+      expect(res.json.error, path).toMatchObject({ type: 'state_error', code: '200002' });
+      expect(res.json.error.message, path).toMatch(/not allowed while the eSIM is/);
+      expect(await snapshot(), path).toEqual(before);
+    };
+    for (const action of ['/enable', '/disable', '/delete']) await refused(action);
+    await refused('/usage', { bytes: 1000 });
+    await sandbox(partner, 'POST', `/esims/${esim.iccid}/install`);
+    for (const action of ['/install', '/download', '/disable']) await refused(action);
+    await sandbox(partner, 'POST', `/esims/${esim.iccid}/enable`);
+    await sandbox(partner, 'POST', `/esims/${esim.iccid}/disable`);
+    await refused('/usage', { bytes: 1000 });
     await server.ea('/esim/suspend', { iccid: esim.iccid }, partner);
-    expect((await sandbox(partner, 'POST', `/esims/${esim.iccid}/install`)).status).toBe(409);
+    await refused('/install');
+    await refused('/usage', { bytes: 1000 });
     const q = (await server.ea('/esim/query', { esimTranNo: esim.esimTranNo }, partner)).json.obj.esimList[0];
-    expect(q).toMatchObject({ esimStatus: 'SUSPENDED', smdpStatus: 'RELEASED', eid: '' });
+    expect(q).toMatchObject({ esimStatus: 'SUSPENDED', smdpStatus: 'DISABLED' });
   });
 
   it('sends SMS only to installed eSIMs whose plan takes SMS, and keeps them', async () => {

@@ -34,13 +34,17 @@ export class HttpError extends Error {
   }
 }
 
-export function sendNativeError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+/**
+ * `wireCodes` lets an API answer some domain failures with another code in `error.code` (the sandbox answers
+ * a refused transition with eSIM Access's `200002`, as the eSIM Access API does).
+ */
+export function sendNativeError(request: FastifyRequest, reply: FastifyReply, error: unknown, wireCodes: Partial<Record<DomainErrorCode, string>> = {}) {
   if (error instanceof HttpError) {
     return reply.code(error.status).send({ error: { type: typeFor(error.status), code: error.code, message: error.message, request_id: request.id } });
   }
   if (isDomainError(error)) {
     const status = STATUS_FOR[error.code] ?? 400;
-    return reply.code(status).send({ error: { type: typeFor(status), code: error.code, message: error.message, request_id: request.id } });
+    return reply.code(status).send({ error: { type: typeFor(status), code: wireCodes[error.code] ?? error.code, message: error.message, request_id: request.id } });
   }
   const withStatus = error as { statusCode?: number; message?: string; validation?: unknown };
   if (withStatus.statusCode && withStatus.statusCode >= 400 && withStatus.statusCode < 500) {

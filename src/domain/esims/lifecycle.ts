@@ -35,6 +35,10 @@ interface Loaded {
 }
 
 async function load(trx: Trx, esimId: string): Promise<Loaded> {
+  // Lock the row first (a no-op update): on PostgreSQL a concurrent transition of the same eSIM (the
+  // scheduler and a clock move both expiring it) waits here, then reads the committed state and finds
+  // nothing left to do, instead of both applying it. SQLite serialises writers anyway.
+  await trx.updateTable('esims').set({ updated_at: sql`updated_at` }).where('id', '=', esimId).execute();
   const esim = await trx.selectFrom('esims').selectAll().where('id', '=', esimId).executeTakeFirst();
   if (!esim) throw new DomainError('esim_not_found', `eSIM ${esimId} does not exist`);
   const bundles = await trx.selectFrom('bundles').selectAll().where('esim_id', '=', esimId).orderBy('seq').execute();
@@ -173,24 +177,24 @@ export async function consumeData(trx: Trx, esimId: string, bytes: number, atMs:
   }
   if (esim.esim_status === 'GOT_RESOURCE') await activate(trx, loaded, atMs, nowMs);
 
+  // Data flows through the bundles in order. A daily-limit bundle (dataType 2, 3) gives its allowance per day
+  // (24 h counted from its activation); once today's is used, later bundles (top-ups) are drawn on; only when
+  // none has data left does the daily bundle's rule apply: dataType 2 goes on at reduced speed, 3 stops.
   let remaining = bytes;
   let granted = 0;
-  let throttled = false;
+  let overDaily: Bundle | null = null;
   for (const bundle of loaded.bundles) {
     if (remaining <= 0) break;
     if (bundle.state !== 'active' && bundle.state !== 'queued') continue;
     if (bundle.state === 'queued') await setBundle(trx, bundle, { state: 'active', activated_at: atMs, expires_at: esim.expired_time }, nowMs);
-    if (bundle.data_type === 2 || bundle.data_type === 3) {
-      // Daily limit: the allowance resets every 24 h counted from the bundle's activation.
-      const dayIndex = Math.floor((atMs - Number(bundle.activated_at ?? atMs)) / DAY_MS);
-      const dayUsed = dayIndex === bundle.day_index ? Number(bundle.day_used_bytes) : 0;
-      const allowance = Number(bundle.volume);
-      const take = bundle.data_type === 3 && enforce ? Math.max(0, Math.min(remaining, allowance - dayUsed)) : remaining;
-      throttled = dayUsed + take >= allowance;
+    if (isDaily(bundle)) {
+      const { dayIndex, dayUsed } = dayOf(bundle, atMs);
+      const take = Math.max(0, Math.min(remaining, Number(bundle.volume) - dayUsed));
       await setBundle(trx, bundle, { day_index: dayIndex, day_used_bytes: dayUsed + take, used_bytes: Number(bundle.used_bytes) + take }, nowMs);
       granted += take;
-      remaining = enforce ? 0 : remaining - take;
-      break;
+      remaining -= take;
+      if (remaining > 0) overDaily ??= bundle;
+      continue;
     }
     if (bundle.data_type === 4) {
       await setBundle(trx, bundle, { used_bytes: Number(bundle.used_bytes) + remaining }, nowMs);
@@ -205,7 +209,14 @@ export async function consumeData(trx: Trx, esimId: string, bytes: number, atMs:
     granted += take;
     remaining -= take;
   }
+  if (remaining > 0 && overDaily && (overDaily.data_type === 2 || !enforce)) {
+    // Speed reduced, not cut off (or a supplier's record, a fact): the rest counts on the daily bundle.
+    await setBundle(trx, overDaily, { day_used_bytes: Number(overDaily.day_used_bytes) + remaining, used_bytes: Number(overDaily.used_bytes) + remaining }, nowMs);
+    granted += remaining;
+    remaining = 0;
+  }
   if (!enforce && remaining > 0) granted += remaining; // usage beyond the plan, reported by the supplier
+  const throttled = isThrottled(loaded.bundles, atMs);
 
   const orderUsage = Number(esim.order_usage) + granted;
   const changes: Partial<Esim> = { order_usage: orderUsage, last_usage_at: atMs, throttled: throttled ? 1 : 0 };
@@ -217,6 +228,29 @@ export async function consumeData(trx: Trx, esimId: string, bytes: number, atMs:
   }
   await announceThresholds(trx, loaded, atMs, nowMs);
   return { grantedBytes: granted, esim: loaded.esim };
+}
+
+function isDaily(bundle: Bundle): boolean {
+  return bundle.data_type === 2 || bundle.data_type === 3;
+}
+
+/** Which day of a daily-limit bundle `atMs` falls in, and what was used on that day so far. */
+function dayOf(bundle: Bundle, atMs: number): { dayIndex: number; dayUsed: number } {
+  const dayIndex = Math.floor((atMs - Number(bundle.activated_at ?? atMs)) / DAY_MS);
+  return { dayIndex, dayUsed: dayIndex === bundle.day_index ? Number(bundle.day_used_bytes) : 0 };
+}
+
+/**
+ * Throttled (dataType 2: slowed down; 3: cut off): the eSIM has a daily-limit bundle, today's allowance of
+ * every one is used, and no other bundle has data left.
+ */
+function isThrottled(bundles: Bundle[], atMs: number): boolean {
+  const usable = bundles.filter((b) => b.state === 'active' || b.state === 'queued');
+  const daily = usable.filter(isDaily);
+  if (!daily.length) return false;
+  const dailyLeft = daily.some((b) => b.state === 'queued' || dayOf(b, atMs).dayUsed < Number(b.volume));
+  const otherLeft = usable.some((b) => b.data_type === 4 || (b.data_type === 1 && Number(b.used_bytes) < Number(b.volume)));
+  return !dailyLeft && !otherLeft;
 }
 
 /** DATA_USAGE at 50, 80 and 90 % used, once each, for plans with a total volume. */

@@ -4,7 +4,7 @@ import type { Partner } from '../../store/schema.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { findEsim, type EsimRef } from '../../domain/esims/esims.ts';
 import { applyDeviceEvent, type DeviceEvent } from '../../domain/esims/lifecycle.ts';
-import { simulateDataUse } from '../../domain/sandbox/traffic.ts';
+import { simulateDataUse } from '../../domain/sandbox/data-use.ts';
 import { listSms, receiveSms } from '../../domain/esims/sms.ts';
 import { advanceClock, partnerClock } from '../../domain/sandbox/clock.ts';
 import { HttpError, sendNativeError } from '../native-errors.ts';
@@ -17,7 +17,8 @@ import { CSRF_HEADER, csrfOk, sessionOf, sessionToken } from '../console/session
  */
 export async function sandboxPlugin(app: FastifyInstance, options: { ctx: AppContext }): Promise<void> {
   const { ctx } = options;
-  app.setErrorHandler((error, request, reply) => sendNativeError(request, reply, error));
+  // A refused transition carries eSIM Access's code for it, as esim/cancel etc. answer it on the API.
+  app.setErrorHandler((error, request, reply) => sendNativeError(request, reply, error, { invalid_state: '200002' }));
   app.setNotFoundHandler((request, reply) => sendNativeError(request, reply, new HttpError(404, 'not_found', `No sandbox route ${request.method} ${request.url.split('?')[0]}`)));
 
   async function partnerOf(request: FastifyRequest): Promise<Partner> {
