@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { AppContext } from '../context.ts';
 import { queryEsims, findEsim, type EsimRef } from '../domain/esims/esims.ts';
-import { applyDeviceEvent, consumeData, type DeviceEvent } from '../domain/esims/lifecycle.ts';
+import { applyDeviceEvent, type DeviceEvent } from '../domain/esims/lifecycle.ts';
+import { simulateDataUse } from '../domain/sandbox/data-use.ts';
 import { advanceClock } from '../domain/sandbox/clock.ts';
 import { ingestUsage, parseUsageCsv } from '../domain/usage/ingest.ts';
 import { randomHex } from '../lib/ids.ts';
@@ -32,6 +33,14 @@ async function esimAnyPartner(ctx: AppContext, ref: EsimRef, partnerId?: string)
   const esim = await q.orderBy('created_at', 'desc').executeTakeFirst();
   if (!esim) throw new Error(`no eSIM ${ref.iccid ?? ref.esimTranNo}`);
   return esim;
+}
+
+/** A sandbox eSIM named on the command line, with its partner; live eSIMs are refused. */
+async function sandboxEsim(ctx: AppContext, ref: string, partnerId: string | undefined) {
+  const esim = await esimAnyPartner(ctx, refOf(ref), partnerId);
+  const partner = await ctx.partners.get(esim.partner_id);
+  if (partner.environment !== 'sandbox') throw new Error('only sandbox eSIMs can be driven by the simulated network');
+  return { esim, partner };
 }
 
 export function registerEsimCommands(program: Command): void {
@@ -121,11 +130,10 @@ export function registerEsimCommands(program: Command): void {
       .description(`${kind} a sandbox eSIM's profile`)
       .argument('<ref>', 'ICCID or esimTranNo')
       .option('--eid <eid>', 'the device EID (download/install)')
+      .option('--partner <partnerId>', "look the eSIM up among this partner's only (an ICCID may have been reused)")
       .action(async (ref: string, options) => {
         await withContext(async (ctx) => {
-          const esim = await esimAnyPartner(ctx, refOf(ref));
-          const partner = await ctx.partners.get(esim.partner_id);
-          if (partner.environment !== 'sandbox') throw new Error('only sandbox eSIMs can be driven by the simulated network');
+          const { esim, partner } = await sandboxEsim(ctx, ref, options.partner);
           const event: DeviceEvent = kind === 'download' || kind === 'install' ? { kind, eid: options.eid } : { kind };
           const updated = await applyDeviceEvent(ctx.store.db, esim.id, event, ctx.now() + Number(partner.clock_offset_ms));
           print(`${updated.iccid}: smdpStatus ${updated.smdp_status}, esimStatus ${updated.esim_status}${updated.eid ? `, eid ${updated.eid}` : ''}`);
@@ -137,15 +145,16 @@ export function registerEsimCommands(program: Command): void {
     .description('use data on a sandbox eSIM')
     .argument('<ref>', 'ICCID or esimTranNo')
     .requiredOption('--bytes <n>', 'bytes to use (suffixes KB, MB, GB allowed)')
+    .option('--partner <partnerId>', "look the eSIM up among this partner's only (an ICCID may have been reused)")
     .action(async (ref: string, options) => {
       const m = /^(\d+)\s*(KB|MB|GB)?$/i.exec(String(options.bytes).trim());
       if (!m || Number(m[1]) <= 0) throw new Error('--bytes must be a positive whole number, optionally with KB, MB or GB');
       const bytes = Number(m[1]) * (m[2] ? 1024 ** (['KB', 'MB', 'GB'].indexOf(m[2].toUpperCase()) + 1) : 1);
+      if (!Number.isSafeInteger(bytes)) throw new Error('--bytes is too large');
       await withContext(async (ctx) => {
-        const esim = await esimAnyPartner(ctx, refOf(ref));
-        const partner = await ctx.partners.get(esim.partner_id);
-        if (partner.environment !== 'sandbox') throw new Error('only sandbox eSIMs can be driven by the simulated network');
-        const outcome = await ctx.store.db.transaction().execute((trx) => consumeData(trx, esim.id, bytes, ctx.now() + Number(partner.clock_offset_ms), true));
+        const { esim, partner } = await sandboxEsim(ctx, ref, options.partner);
+        // The same domain call as POST /sandbox/esims/:ref/usage: the use is applied and recorded as a usage record.
+        const outcome = await ctx.store.db.transaction().execute((trx) => simulateDataUse(trx, esim.id, bytes, ctx.now() + Number(partner.clock_offset_ms)));
         print(`${esim.iccid}: granted ${outcome.grantedBytes} of ${bytes} bytes; used ${outcome.esim.order_usage} of ${outcome.esim.total_volume}; ${outcome.esim.esim_status}`);
       });
     });
