@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { launchBrowser, screenshot, watchPageErrors } from './helpers/browser.ts';
+import { consoleSignUp } from './helpers/console.ts';
 import { walletBalance } from '../src/domain/ledger/ledger.ts';
 
 const DAY_MS = 86_400_000;
@@ -338,16 +339,82 @@ describe('web console end to end', () => {
     expect(operatorErrors).toEqual([]);
   });
 
-  it('works on a phone screen and from the keyboard', async () => {
+  /** A sandbox partner of its own with one ready eSIM, made through the API, for the keyboard and phone tests. */
+  async function partnerWithEsim(email: string, password: string): Promise<{ orderId: string; esimId: string }> {
+    const client = await consoleSignUp(server, { email, password, company: `Keys ${email}` });
+    await server.ctx.partners.deposit(client.session.partner.id, 50 * 10_000, `deposit-${email}`, server.ctx.now());
+    const created = await client.call('POST', '/v1/orders', { body: { lines: [{ package_id: SMS_PLAN, count: 1 }] }, headers: { 'idempotency-key': `order-${email}` } });
+    expect(created.status, created.text).toBe(201);
+    await expect.poll(async () => (await client.call('GET', `/v1/orders/${created.json.id}`)).json.status, { timeout: 30_000 }).toBe('ready');
+    const esims = await client.call('GET', `/v1/esims?order_id=${created.json.id}`);
+    expect(esims.json.data).toHaveLength(1);
+    return { orderId: created.json.id, esimId: esims.json.data[0].id };
+  }
+
+  /** Presses Tab until the focused element matches, at most `max` times; answers whether it got there. */
+  async function tabTo(page: Page, matches: (el: { tag: string; text: string; inNav: boolean }) => boolean, max = 40): Promise<boolean> {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return { tag: el?.tagName ?? '', text: el?.textContent?.trim() ?? '', inNav: !!el?.closest('nav[aria-label="Main"]') };
+      });
+      if (matches(focused)) return true;
+    }
+    return false;
+  }
+
+  it('works from the keyboard: log in, follow a nav link, open and close the Top up dialog', async () => {
+    const { esimId } = await partnerWithEsim('keys@wanderlust.example', 'a keyboard password');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors = watchPageErrors(page);
+    await go(page, '/login');
+    // The email field has the focus; tab to the password, submit with Enter.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('email');
+    await page.keyboard.type('keys@wanderlust.example');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('a keyboard password');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+
+    // Tab to the Products link of the main navigation and follow it with Enter.
+    expect(await tabTo(page, (el) => el.tag === 'A' && el.inNav && el.text === 'Products')).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/console/products');
+
+    // On the eSIM's page: Tab to Top up, open it with Enter, close it with Escape.
+    await go(page, `/esims/${esimId}`);
+    await page.getByRole('heading', { name: /^eSIM \d+/, level: 1 }).waitFor();
+    const topupDialog = page.getByRole('dialog', { name: 'Top up' });
+    expect(await topupDialog.isVisible()).toBe(false);
+    expect(await tabTo(page, (el) => el.tag === 'BUTTON' && el.text === 'Top up')).toBe(true);
+    await page.keyboard.press('Enter');
+    await topupDialog.waitFor();
+    await topupDialog.getByLabel('Top-up package').waitFor();
+    // The focus moved into the dialog.
+    expect(await page.evaluate(() => !!document.activeElement?.closest('dialog[open]'))).toBe(true);
+    await screenshot(page, 'e2e-12-keyboard-topup-dialog');
+    await page.keyboard.press('Escape');
+    await topupDialog.waitFor({ state: 'hidden' });
+    expect(await page.locator('dialog[open]').count()).toBe(0);
+    // Nothing was bought.
+    const bundles = await server.ctx.store.db.selectFrom('bundles').select('kind').where('esim_id', '=', esimId).execute();
+    expect(bundles.map((b) => b.kind)).toEqual(['BASE']);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('works on a phone screen: a menu button, and no page wider than the screen', async () => {
+    const { orderId, esimId } = await partnerWithEsim('phone@wanderlust.example', 'a phone password');
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await context.newPage();
+    const errors = watchPageErrors(page);
     await go(page, '/login');
-    // Keyboard only: the email field has the focus; tab to the password, submit with Enter.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('email');
-    await page.keyboard.type('ops@wanderlust.example');
-    await page.keyboard.press('Tab');
-    await page.keyboard.type('a long sandbox password');
-    await page.keyboard.press('Enter');
+    await page.getByLabel('Email').fill('phone@wanderlust.example');
+    await page.getByLabel('Password').fill('a phone password');
+    await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     // The navigation folds behind a menu button that says whether it is open.
     const menu = page.getByRole('button', { name: 'Menu' });
@@ -356,10 +423,24 @@ describe('web console end to end', () => {
     expect(await menu.getAttribute('aria-expanded')).toBe('true');
     await nav(page, 'eSIMs').click();
     await page.getByRole('heading', { name: 'eSIMs', level: 1 }).waitFor();
-    await page.waitForLoadState('networkidle');
-    // Nothing is wider than the screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    await screenshot(page, 'e2e-10-phone-esims');
+
+    // Nothing is wider than the screen, on the pages with the widest content too.
+    for (const [path, heading, name] of [
+      ['/esims', 'eSIMs', 'esims'],
+      ['/', 'Dashboard', 'dashboard'],
+      ['/products', 'Products', 'products'],
+      [`/buy?order=${orderId}`, /^Order B\d+$/, 'buy-order'],
+      [`/esims/${esimId}`, /^eSIM \d+/, 'esim'],
+    ] as const) {
+      await go(page, path);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      if (name === 'products') await page.locator('article.product').first().waitFor();
+      if (name === 'buy-order' || name === 'esim') await page.getByRole('img', { name: /QR code to install eSIM/ }).waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+      await screenshot(page, `e2e-10-phone-${name}`);
+    }
+    expect(errors).toEqual([]);
     await context.close();
   });
 });
