@@ -406,9 +406,22 @@ describe.skipIf(!cliWired)('esimhub profiles CLI', () => {
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/exactly one of --package CODE, --operator MCCMNC or --location CC/);
 
+    // An operator pool, by MCC+MNC (Orange France); an MCC+MNC the catalogue does not know is refused.
+    const byOperator = path.join(dir, 'operator.csv');
+    fs.writeFileSync(byOperator, [HEADER, goodRow(iccid(9, 20), 1)].join('\n'));
+    const opOk = cli('profiles', 'import', byOperator, '--operator', '20801');
+    expect(opOk.stderr).toBe('');
+    expect(opOk.stdout).toMatch(/^imported 1 profile\(s\) into pool op:20801 \(batch pbt_/);
+    const opUnknown = cli('profiles', 'import', byOperator, '--operator', '99999');
+    expect(opUnknown.status).not.toBe(0);
+    expect(opUnknown.stderr).toMatch(/operator 99999 is not in the operators table/);
+
     const stock = cli('profiles', 'stock', '--json');
     expect(stock.status).toBe(0);
-    expect(JSON.parse(stock.stdout)).toEqual([{ pool: packageCode, available: 3, assigned: 0, total: 3, low_stock_threshold: 1, low: false }]);
+    expect(JSON.parse(stock.stdout)).toEqual([
+      { pool: packageCode, available: 3, assigned: 0, total: 3, low_stock_threshold: 1, low: false },
+      { pool: 'op:20801', available: 1, assigned: 0, total: 1, low_stock_threshold: 0, low: false },
+    ]);
     const stockTable = cli('profiles', 'stock');
     expect(stockTable.stdout).toMatch(new RegExp(`^pool\\s+available\\s+assigned\\s+total\\s+threshold\\s+low\\n${packageCode}\\s+3\\s+0\\s+3\\s+1`));
   });
