@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
 import { runCli } from './helpers/process.ts';
+import { openTestStore } from './helpers/store.ts';
+import { buildProgram } from '../src/cli/main.ts';
+
+/** Leaf commands that only read: each must take --json. */
+const READ_COMMAND = /^(list|show|stock|query|quote|tier|tiers|deliveries|attempts|secret)$/;
 
 describe('the esimhub command', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-cli-'));
@@ -98,4 +104,61 @@ describe('the esimhub command', () => {
     expect(advanced.stdout).toMatch(/2 transitions fired/);
     expect(JSON.parse((await runCli(['esims', 'show', first.esimTranNo, '--json'], env)).stdout).esim.esim_status).toBe('USED_EXPIRED');
   });
+
+  it('gives every read command of the command tree --json printing one parseable JSON document', async () => {
+    const leaves: Array<{ path: string; command: Command }> = [];
+    const walk = (command: Command, path: string[]): void => {
+      if (!command.commands.length) leaves.push({ path: path.join(' '), command });
+      for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+    };
+    walk(buildProgram(), []);
+    const reads = leaves.filter((l) => READ_COMMAND.test(l.path.split(' ').pop()!));
+    expect(reads.filter((l) => !l.command.options.some((o) => o.long === '--json')).map((l) => l.path)).toEqual([]);
+
+    const partner = JSON.parse((await runCli(['partner', 'create', '--name', 'CLI JSON', '--deposit', '20', '--json'], env)).stdout);
+    // A webhook URL (nothing listens: no dispatcher runs here) so the order's events are queued as deliveries.
+    const store = await openTestStore(dataDir);
+    await store.db.updateTable('partners').set({ webhook_url: 'http://127.0.0.1:9/hook' }).where('id', '=', partner.partnerId).execute();
+    await store.close();
+    const order = JSON.parse((await runCli(['order', 'US_1_7', '--partner', partner.partnerId, '--json'], env)).stdout);
+    const iccid = order.esims[0].iccid;
+    const deliveries = JSON.parse((await runCli(['webhooks', 'deliveries', partner.partnerId, '--json'], env)).stdout);
+    expect(deliveries.length).toBeGreaterThan(0);
+    const args: Record<string, string[]> = {
+      'partner list': [],
+      'key list': [partner.partnerId],
+      'catalog list': ['--location', 'US'],
+      'profiles stock': [],
+      'esims list': ['--partner', partner.partnerId],
+      'esims show': [iccid],
+      'pricing rate list': [],
+      'pricing price list': ['USD'],
+      'pricing tiers': [],
+      'pricing tier': [partner.partnerId],
+      'pricing quote': [partner.partnerId, 'US_1_7'],
+      'webhooks deliveries': [partner.partnerId],
+      'webhooks attempts': [deliveries[0].id],
+      'webhooks secret': [partner.partnerId],
+    };
+    // A new read command needs its arguments here, so it cannot go untested.
+    expect(reads.map((l) => l.path).sort()).toEqual(Object.keys(args).sort());
+    const printed: Record<string, any> = {};
+    for (const [path, rest] of Object.entries(args)) {
+      const result = await runCli([...path.split(' '), ...rest, '--json'], env);
+      expect(result.code, `${path}: ${result.stderr}`).toBe(0);
+      expect(result.stdout.trim().split('\n'), path).toHaveLength(1);
+      printed[path] = JSON.parse(result.stdout);
+    }
+    expect(printed['esims show'].esim.iccid).toBe(iccid);
+    expect(printed['esims list'].esims.map((e: { iccid: string }) => e.iccid)).toEqual([iccid]);
+    expect(printed['key list'].map((k: { partner_id: string }) => k.partner_id)).toEqual([partner.partnerId]);
+    expect(printed['webhooks attempts']).toEqual([]);
+    // The quote in JSON is the quote in text.
+    const quote = printed['pricing quote'];
+    expect(quote).toMatchObject({ partnerId: partner.partnerId, slug: 'US_1_7', currency: 'USD' });
+    const text = (await runCli(['pricing', 'quote', partner.partnerId, 'US_1_7'], env)).stdout;
+    expect(text.trim()).toBe(`${quote.packageCode} (US_1_7): ${(quote.priceMinor / 10_000).toFixed(2)} USD`);
+    expect(20 * 10_000 - printed['partner list'].find((p: { id: string }) => p.id === partner.partnerId).balanceMinor).toBe(quote.priceMinor);
+  }, 400_000);
+
 });

@@ -53,6 +53,25 @@ describe('OpenAPI document and Swagger UI', () => {
     }
   });
 
+  it('lists the sandbox base among its servers, and every server answers the documented paths', async () => {
+    expect(doc.servers).toEqual([
+      { url: '/', description: expect.any(String) },
+      { url: '/sandbox', description: expect.stringContaining('/sandbox/v1') },
+    ]);
+    const partner = await server.createPartner({ name: 'Servers', environment: 'live', depositMinor: 50 * 10_000 });
+    const balances: number[] = [];
+    for (const { url } of doc.servers) {
+      const base = `${server.baseUrl}${url.replace(/\/$/, '')}`;
+      const v1 = await fetch(`${base}/v1/balance`, { headers: { authorization: `Bearer ${partner.accessCode}` } });
+      expect(v1.status, url).toBe(200);
+      balances.push((await v1.json()).available);
+      const ea = await fetch(`${base}/api/v1/open/balance/query`, { method: 'POST', headers: { 'rt-accesscode': partner.accessCode, 'content-type': 'application/json' }, body: '{}' });
+      expect((await ea.json()).success, url).toBe(true);
+    }
+    // The live key's own balance, then its sandbox twin's test credit.
+    expect(balances).toEqual([50 * 10_000, 1000 * 10_000]);
+  });
+
   it('serves Swagger UI at /docs with an Authorize button for Bearer keys', async () => {
     const page = await fetch(`${server.baseUrl}/docs/`);
     expect(page.status).toBe(200);

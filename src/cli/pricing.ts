@@ -109,13 +109,16 @@ export function registerPricingCommands(program: Command): void {
     .description('what a partner pays for a package right now')
     .argument('<partnerId>')
     .argument('<packageCode>', 'package code or slug')
-    .action(async (partnerId: string, packageCode: string) => {
+    .option('--json', 'print JSON: {partnerId, packageCode, slug, priceMinor, currency}')
+    .action(async (partnerId: string, packageCode: string, options: { json?: boolean }) => {
       await withContext(async (ctx) => {
         const partner = await ctx.partners.get(partnerId);
         const pkg = ctx.catalog.get(packageCode);
         if (!pkg) throw new Error(`package ${packageCode} does not exist`);
         const priceOf = await ctx.pricing.priceFunction(partner, partnerNow(ctx, partner));
-        print(`${pkg.package_code} (${pkg.slug}): ${formatAmount(priceOf(pkg), partner.currency)} ${partner.currency}`);
+        const priceMinor = priceOf(pkg);
+        if (options.json) return print(JSON.stringify({ partnerId: partner.id, packageCode: pkg.package_code, slug: pkg.slug, priceMinor, currency: partner.currency }));
+        print(`${pkg.package_code} (${pkg.slug}): ${formatAmount(priceMinor, partner.currency)} ${partner.currency}`);
       });
     });
 }

@@ -37,6 +37,12 @@ export async function registerOpenApi(app: FastifyInstance, ctx: AppContext): Pr
         description:
           "esimhub's own REST API (/v1) and the eSIM Access dialect (/api/v1/open). Authorize with your AccessCode: as a Bearer token for /v1, as RT-AccessCode for eSIM Access. Money is an integer in 1/10,000 of the currency. Errors from /v1 are RFC 9457 problem+json. See docs/api.md.",
       },
+      // Paths carry their own prefix (/v1/…, /api/v1/open/…), so the sandbox base is the server /sandbox: a live
+      // key reaches its sandbox twin at /sandbox/v1 and /sandbox/api/v1/open (docs/dataplans.md, "Base URLs").
+      servers: [
+        { url: '/', description: 'This server (live keys reach their own account)' },
+        { url: '/sandbox', description: 'The sandbox base: /sandbox/v1 and /sandbox/api/v1/open (a live key reaches its sandbox twin)' },
+      ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Your AccessCode (a sandbox key in the sandbox)' },
@@ -50,6 +56,7 @@ export async function registerOpenApi(app: FastifyInstance, ctx: AppContext): Pr
         { name: 'Balance' },
         { name: 'Webhooks' },
         { name: 'API keys' },
+        { name: 'Inventory' },
         { name: 'eSIM Access', description: 'The eSIM Access-compatible dialect' },
       ],
     },
