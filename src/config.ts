@@ -53,8 +53,10 @@ export interface Config {
   /** Webhook requests in flight: in all, and per partner. */
   webhookConcurrency: number;
   webhookPartnerConcurrency: number;
-  /** Graceful-shutdown limit after SIGTERM (serve reads SHUTDOWN_TIMEOUT_MS; validated here with the rest). */
+  /** Graceful-shutdown limit after SIGTERM. */
   shutdownTimeoutMs: number;
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (IP blocklists, login limits). */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     webhookConcurrency: int('WEBHOOK_CONCURRENCY', 32, 1, 1000),
     webhookPartnerConcurrency: int('WEBHOOK_PARTNER_CONCURRENCY', 4, 1, 100),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 25_000, 1, 3_600_000),
+    trustProxy: bool('TRUST_PROXY', false),
     ...overrides,
   };
   if (problems.length) throw new ConfigError(problems);

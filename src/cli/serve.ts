@@ -66,7 +66,7 @@ export function registerServe(program: Command): void {
         }
         closing = true;
         log.info({ signal }, 'shutting down');
-        const timeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS) || 25_000;
+        const timeoutMs = ctx.config.shutdownTimeoutMs;
         setTimeout(() => {
           log.error({ timeoutMs }, 'shutdown took too long; exiting');
           process.exit(1);

@@ -27,7 +27,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
     },
-    trustProxy: process.env.TRUST_PROXY === 'true',
+    trustProxy: ctx.config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   });

@@ -319,7 +319,7 @@ export interface ProfileBatchTable {
 export interface PoolProfileTable {
   id: string;
   batch_id: string;
-  /** A package code, or `loc:<country or region code>`: which orders may draw from it. */
+  /** A package code, `op:<MCC+MNC>` (an operator) or `loc:<country or region code>`: which orders may draw from it. */
   pool: string;
   iccid: string;
   smdp_address: string;
