@@ -26,26 +26,23 @@ const PG_URL = process.env.ESIMHUB_TEST_PG_URL || 'postgres://root@127.0.0.1:543
 const SKIP_PG = process.env.ESIMHUB_SKIP_PG === '1';
 
 // ---------------------------------------------------------------------------------------------------------
-// The receiver-side verifier: the same code docs/webhooks.md shows (kept byte-for-byte in sync by hand).
+// The receiver-side verifiers: the code docs/webhooks.md and the README show, extracted from them and run as
+// they are (so the documented code cannot drift from what is tested).
 // ---------------------------------------------------------------------------------------------------------
 
-function verifyWebhook(secret: string, headers: Record<string, string | string[] | undefined>, rawBody: string, toleranceSeconds = 300): any {
-  const id = headers['webhook-id'] as string | undefined;
-  const timestamp = headers['webhook-timestamp'] as string | undefined;
-  const signatures = headers['webhook-signature'] as string | undefined;
-  if (!id || !timestamp || !signatures) throw new Error('missing webhook headers');
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > toleranceSeconds) throw new Error('timestamp outside tolerance');
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${rawBody}`).digest();
-  const ok = signatures.split(' ').some((entry) => {
-    const [version, value] = entry.split(',');
-    if (version !== 'v1' || !value) return false;
-    const given = Buffer.from(value, 'base64');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
-  if (!ok) throw new Error('invalid signature');
-  return JSON.parse(rawBody);
+type Verifier = (secret: string, headers: Record<string, string | string[] | undefined>, rawBody: string, toleranceSeconds?: number) => any;
+
+/** The ```js block of `file` that declares `function name(`, without its imports, as a callable function. */
+function documentedFunction(file: string, name: string): Verifier {
+  const text = fs.readFileSync(path.join(import.meta.dirname, '..', file), 'utf8');
+  const block = [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((code) => code.includes(`function ${name}(`));
+  if (!block) throw new Error(`${file} shows no function ${name}`);
+  const body = block.replace(/^import .*$/gm, '').replace(/^export /gm, '');
+  return new Function('createHmac', 'timingSafeEqual', `${body}\nreturn ${name};`)(createHmac, timingSafeEqual);
 }
+
+const verifyWebhook = documentedFunction('docs/webhooks.md', 'verifyWebhook');
+const readmeIsGenuine = documentedFunction('README.md', 'isGenuineWebhook');
 
 // ---------------------------------------------------------------------------------------------------------
 // A real HTTP receiver on localhost.
@@ -58,7 +55,8 @@ interface Received {
   at: number;
 }
 
-type Reply = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
+/** `destroy`: close the connection without answering. */
+type Reply = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number; destroy?: boolean };
 
 interface Receiver {
   url: string;
@@ -95,6 +93,7 @@ async function startReceiver(respond: (req: Received, index: number) => Reply = 
       const entry: Received = { headers: req.headers, body, json, at: Date.now() };
       received.push(entry);
       const reply = receiver.respond(entry, received.length - 1);
+      if (reply.destroy) return void req.socket.destroy();
       const send = () => {
         if (res.destroyed) return;
         res.writeHead(reply.status, { 'content-type': 'text/plain', ...(reply.headers ?? {}) });
@@ -342,6 +341,11 @@ describe('webhooks (eSIM Access, real server)', () => {
     const body = verifyWebhook(signingSecret, delivery.headers, delivery.body);
     // The library verifier agrees with the documented one.
     expect(libVerify(signingSecret, delivery.headers, delivery.body)).toEqual(body);
+    // And so does the README's short one.
+    expect(readmeIsGenuine(signingSecret, delivery.headers, delivery.body)).toBe(true);
+    expect(readmeIsGenuine(signingSecret, delivery.headers, delivery.body.replace('GOT_RESOURCE', 'GOT_RESOURCF'))).toBe(false);
+    expect(readmeIsGenuine('whsec_' + crypto.randomBytes(24).toString('base64'), delivery.headers, delivery.body)).toBe(false);
+    expect(readmeIsGenuine(signingSecret, { ...delivery.headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 600) }, delivery.body)).toBe(false);
     const event = await server.ctx.store.db.selectFrom('events').selectAll().where('partner_id', '=', partner.partnerId).where('type', '=', 'order.ready').executeTakeFirstOrThrow();
     expect(body).toEqual({
       notifyType: 'ORDER_STATUS',
@@ -458,6 +462,162 @@ describe('webhooks (eSIM Access, real server)', () => {
     expect(slow.events().length).toBe(4);
   });
 
+  /** Emits `count` esim.status events round-robin over `subjects` (one transaction each); answers their ids by subject. */
+  async function emitStatusEvents(db: TestServer['ctx']['store']['db'], partnerId: string, subjects: string[], count: number) {
+    const bySubject = new Map<string, string[]>(subjects.map((s) => [s, []]));
+    for (let i = 0; i < count; i++) {
+      const subject = subjects[i % subjects.length];
+      const id = await db.transaction().execute((trx) => emitEvent(trx, { partnerId, type: 'esim.status', subject, payload: { esimStatus: `S${i}`, iccid: subject } }, Date.now()));
+      bySubject.get(subject)!.push(id);
+    }
+    return bySubject;
+  }
+
+  it('a receiver that fails for a while, then recovers, gets every event exactly (failed attempts + 1) times', async () => {
+    const partner = await server.createPartner();
+    // Failing first with HTTP 500, then by closing the connection unanswered, then acknowledging.
+    let eventRequests = 0;
+    const answered = new Map<string, { failed: number; ok: number; notifyIds: Set<string> }>();
+    const hook = await receiver((req) => {
+      if (notifyTypeOf(req) === 'CHECK_HEALTH') return { status: 200 };
+      const id = req.headers['webhook-id'] as string;
+      const entry = answered.get(id) ?? { failed: 0, ok: 0, notifyIds: new Set<string>() };
+      answered.set(id, entry);
+      entry.notifyIds.add(req.json.notifyId);
+      eventRequests++;
+      if (eventRequests > 55) {
+        entry.ok++;
+        return { status: 200 };
+      }
+      entry.failed++;
+      return eventRequests <= 40 ? { status: 500 } : { status: 0, destroy: true };
+    });
+    await saveWebhook(partner, hook.url);
+    const subjects = ['esim_r1', 'esim_r2', 'esim_r3', 'esim_r4', 'esim_r5', 'esim_r6'];
+    const db = server.ctx.store.db;
+    const emitted = await emitStatusEvents(db, partner.partnerId, subjects, 30);
+    const eventIds = [...emitted.values()].flat();
+
+    await waitFor('all 30 delivered', async () => {
+      const rows = await db.selectFrom('webhook_deliveries').select('status').where('partner_id', '=', partner.partnerId).execute();
+      return rows.length === 30 && rows.every((r) => r.status === 'delivered');
+    }, 30_000);
+    const seenAtDelivery = hook.events().length;
+    await new Promise((r) => setTimeout(r, 500)); // a quiet period: nothing more may arrive
+    expect(hook.events().length).toBe(seenAtDelivery);
+
+    expect([...answered.keys()].sort()).toEqual([...eventIds].sort());
+    expect(eventRequests).toBe(hook.events().length);
+    expect(eventRequests).toBeGreaterThanOrEqual(55 + 30);
+    const deliveries = await db.selectFrom('webhook_deliveries').selectAll().where('partner_id', '=', partner.partnerId).execute();
+    let failedTotal = 0;
+    for (const delivery of deliveries) {
+      const seen = answered.get(delivery.event_id)!;
+      // Acknowledged exactly once; asked exactly once more than it failed; always under the same id.
+      expect(seen.ok, delivery.event_id).toBe(1);
+      expect(delivery.attempts, delivery.event_id).toBe(seen.failed + 1);
+      expect([...seen.notifyIds]).toEqual([delivery.event_id]);
+      const attempts = await server.ctx.webhooks.listAttempts(delivery.id);
+      expect(attempts.filter((a) => a.status_code !== 200).length, delivery.event_id).toBe(seen.failed);
+      expect(attempts.map((a) => a.attempt_no)).toEqual(Array.from({ length: seen.failed + 1 }, (_, i) => i + 1));
+      expect(attempts.at(-1)!.status_code).toBe(200);
+      failedTotal += seen.failed;
+    }
+    expect(failedTotal).toBe(55);
+    // In order per eSIM: each event's repeats come before the next event of the same eSIM.
+    for (const [subject, ids] of emitted) {
+      const arrived = hook.events().filter((r) => r.json.content.iccid === subject).map((r) => r.headers['webhook-id']);
+      expect(arrived.filter((id, i) => i === 0 || arrived[i - 1] !== id)).toEqual(ids);
+    }
+  });
+
+  it('records an attempt that outlives WEBHOOK_TIMEOUT_MS as timed out, retries it with the same id, and then probes a failing endpoint one request at a time', async () => {
+    const quick = await startServer({ WEBHOOK_TIMEOUT_MS: '300', WEBHOOK_RETRY_SCHEDULE_MS: '50' });
+    try {
+      const partner = await quick.createPartner();
+      let hanging = true;
+      const hook = await receiver((req) => (notifyTypeOf(req) === 'CHECK_HEALTH' || !hanging ? { status: 200 } : { status: 200, delayMs: 2_000 }));
+      const saved = await quick.ea('/webhook/save', { webhook: hook.url }, partner);
+      expect(saved.json.success, saved.text).toBe(true);
+      const db = quick.ctx.store.db;
+      const emitted = await emitStatusEvents(db, partner.partnerId, ['esim_t1', 'esim_t2', 'esim_t3', 'esim_t4', 'esim_t5', 'esim_t6'], 6);
+      const timedOutAttempts = async () =>
+        db.selectFrom('webhook_attempts').innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id').selectAll('webhook_attempts').where('webhook_deliveries.partner_id', '=', partner.partnerId).orderBy('webhook_attempts.started_at').orderBy('webhook_attempts.attempt_no').execute();
+      await waitFor('ten timed-out attempts', async () => (await timedOutAttempts()).length >= 10, 20_000, 50);
+      hanging = false;
+      await waitFor('all delivered', async () => {
+        const rows = await db.selectFrom('webhook_deliveries').select('status').where('partner_id', '=', partner.partnerId).execute();
+        return rows.length === 6 && rows.every((r) => r.status === 'delivered');
+      }, 20_000);
+
+      const attempts = await timedOutAttempts();
+      const failed = attempts.filter((a) => a.status_code === null);
+      expect(failed.length).toBeGreaterThanOrEqual(10);
+      for (const a of failed) {
+        expect(a.error).toBe('timed out after 300 ms');
+        expect(a.response_excerpt).toBeNull();
+      }
+      // Every request of an event carried that event's id, and the one that was acknowledged too.
+      const eventIds = [...emitted.values()].flat();
+      const requestsById = new Map<string, number>();
+      for (const r of hook.events()) {
+        expect(r.json.notifyId).toBe(r.headers['webhook-id']);
+        requestsById.set(r.json.notifyId, (requestsById.get(r.json.notifyId) ?? 0) + 1);
+      }
+      expect([...requestsById.keys()].sort()).toEqual([...eventIds].sort());
+      const deliveries = await db.selectFrom('webhook_deliveries').select(['event_id', 'attempts']).where('partner_id', '=', partner.partnerId).execute();
+      for (const d of deliveries) expect(requestsById.get(d.event_id), d.event_id).toBe(d.attempts);
+      // Circuit breaker: the first round sends up to 4 at once; once attempts failed, one request at a time
+      // (each attempt after the first four starts only after the one before it ended).
+      const later = failed.slice(4);
+      for (let i = 1; i < later.length; i++) expect(Number(later[i].started_at), `attempt ${i + 4}`).toBeGreaterThanOrEqual(Number(later[i - 1].started_at) + Number(later[i - 1].latency_ms) - 1);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it("ten hanging partners do not hold up an eleventh: its events are all delivered while they still hang", async () => {
+    // A long timeout: the hanging requests are certainly still open when the fast partner is served.
+    const fair = await startServer({ WEBHOOK_TIMEOUT_MS: '60000' });
+    try {
+      const db = fair.ctx.store.db;
+      const slowPartners: TestPartner[] = [];
+      const slowHooks: Receiver[] = [];
+      for (let i = 0; i < 10; i++) {
+        const partner = await fair.createPartner();
+        const hook = await receiver((req) => (notifyTypeOf(req) === 'CHECK_HEALTH' ? { status: 200 } : { status: 200, delayMs: 120_000 }));
+        expect((await fair.ea('/webhook/save', { webhook: hook.url }, partner)).json.success).toBe(true);
+        slowPartners.push(partner);
+        slowHooks.push(hook);
+        await emitStatusEvents(db, partner.partnerId, ['esim_s1', 'esim_s2', 'esim_s3', 'esim_s4', 'esim_s5', 'esim_s6'], 6);
+      }
+      // The slow partners hold at least every one of the 32 active slots.
+      const slowRequests = () => slowHooks.reduce((n, h) => n + h.events().length, 0);
+      await waitFor('the hanging requests', () => slowRequests() >= 32, 15_000);
+
+      const fastPartner = await fair.createPartner();
+      const fast = await receiver();
+      expect((await fair.ea('/webhook/save', { webhook: fast.url }, fastPartner)).json.success).toBe(true);
+      const fastIds = [...(await emitStatusEvents(db, fastPartner.partnerId, ['esim_f1', 'esim_f2', 'esim_f3'], 12)).values()].flat();
+      await waitFor('every fast event delivered', async () => {
+        const rows = await db.selectFrom('webhook_deliveries').select('status').where('partner_id', '=', fastPartner.partnerId).execute();
+        return rows.length === 12 && rows.every((r) => r.status === 'delivered');
+      }, 20_000);
+      expect(new Set(fast.events().map((r) => r.headers['webhook-id']))).toEqual(new Set(fastIds));
+
+      // Meanwhile no slow request has ended: none answered, none timed out, nothing recorded.
+      const slowIds = slowPartners.map((p) => p.partnerId);
+      const slowAttempts = await db.selectFrom('webhook_attempts').innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id').select('webhook_attempts.id').where('webhook_deliveries.partner_id', 'in', slowIds).execute();
+      expect(slowAttempts).toHaveLength(0);
+      const slowRows = await db.selectFrom('webhook_deliveries').select(['status', 'attempts']).where('partner_id', 'in', slowIds).execute();
+      expect(slowRows.every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);
+      // Each slow partner holds its own cap (4) and no more, though together they hold more than the 32 active slots.
+      expect(slowHooks.map((h) => h.events().length)).toEqual(slowHooks.map(() => 4));
+    } finally {
+      await fair.close();
+    }
+  });
+
   it('sends BALANCE_LOW once when a charge crosses 25 % and once when one crosses 10 % of the last deposit', async () => {
     const partner = await server.createPartner({ depositMinor: 100 * 10_000 });
     const hook = await receiver();
@@ -567,7 +727,8 @@ describe('webhook delivery across a SIGKILL, and the CLI', () => {
       await watch.close();
     }
     mode = 'hang';
-    await waitFor('hanging requests', () => idsBy.hang.size >= 2, 10_000);
+    // The endpoint failed, so its circuit is open: one request at a time probes it, and that one now hangs.
+    await waitFor('a hanging request', () => idsBy.hang.size >= 1, 10_000);
     await killHard(server);
     server = null;
 
@@ -638,7 +799,7 @@ describe('webhook delivery across a SIGKILL, and the CLI', () => {
     expect(verifyWebhook(newSecret, signedTwice.headers, signedTwice.body).notifyId).toBe(target.event_id);
     expect(verifyWebhook(secret, signedTwice.headers, signedTwice.body).notifyId).toBe(target.event_id);
     expect((await runCli(['webhooks', 'resend', 'whd_nope'], env)).code).toBe(1);
-  });
+  }, 240_000); // two server starts and nine CLI processes: minutes on a busy machine
 });
 
 // ---------------------------------------------------------------------------------------------------------

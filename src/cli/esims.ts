@@ -176,7 +176,7 @@ export function registerEsimCommands(program: Command): void {
     });
   sandbox
     .command('traffic')
-    .description('let sandbox eSIMs live on their own (install, enable, use data)')
+    .description("let a partner's sandbox eSIMs live on their own, on its clock (install, enable, hourly data use, off days, to depletion or expiry)")
     .argument('<onOff>', 'on or off')
     .option('--partner <partnerId>', 'partner (default: the only partner)')
     .action(async (onOff: string, options) => {

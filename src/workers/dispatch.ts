@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
@@ -20,9 +21,12 @@ import { isOrphanedClaim } from './queue.ts';
  * - The same `webhook-id` (the event id, also the eSIM Access notifyId) on every attempt.
  * - In order per subject (eSIM or order): a delivery waits while an earlier one (lower event_seq) of the
  *   same partner and subject is neither delivered nor dead.
- * - Isolation: at most `perPartnerConcurrency` requests in flight per partner and `concurrency` in all;
- *   requests run concurrently and each has a hard timeout, so a slow or dead endpoint holds only its own
- *   partner's slots.
+ * - Isolation: a slow or dead endpoint never holds capacity other partners need. At most
+ *   `perPartnerConcurrency` requests are in flight per partner, and only 1 while the partner's endpoint is
+ *   failing (a circuit breaker: the last attempt failed; one request probes until one succeeds). `concurrency`
+ *   bounds the requests that are *active*: a request still unanswered after `slowAfterMs` stops counting
+ *   against it (it only waits on a socket), so hanging endpoints cannot fill the slots healthy partners are
+ *   served from. `maxInFlight` bounds all requests, slow ones included (sockets and memory).
  * - Retries: exponential backoff with jitter (default 5 s, 30 s, 2 m, 10 m, 30 m, 1 h, 2 h, 4 h, 8 h, then
  *   every 8 h) for a window of 28 h from the event (the last attempt is made at the end of the window),
  *   then `dead`. A Retry-After answer is honoured (never retried sooner than it asks).
@@ -65,6 +69,10 @@ export interface DispatcherOptions {
   retryWindowMs?: number;
   concurrency?: number;
   perPartnerConcurrency?: number;
+  /** A request unanswered this long no longer counts against `concurrency` (default: half the timeout, at most 1 s). */
+  slowAfterMs?: number;
+  /** Requests in flight in all, slow ones included (default: 8 × concurrency). */
+  maxInFlight?: number;
   /** Live partners may reach internal addresses (sandbox partners always may). */
   allowPrivate?: boolean;
   /** Poll interval when nothing is due (deliveries made by other processes, leases that ran out). */
@@ -113,6 +121,10 @@ export class Dispatcher {
   private burstUntil = 0;
   private unsubscribe: (() => void) | null = null;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** When each request in flight started (Date.now()): the old ones are slow and free their active slot. */
+  private readonly inFlightSince = new Map<string, number>();
+  /** Partners whose last attempt failed (circuit open): one request at a time until one succeeds. */
+  private readonly failingPartners = new Set<string>();
   private abort = new AbortController();
   private readonly endpoints: WebhookEndpoints;
   private readonly timeoutMs: number;
@@ -120,6 +132,8 @@ export class Dispatcher {
   private readonly windowMs: number;
   private readonly concurrency: number;
   private readonly perPartner: number;
+  private readonly slowAfterMs: number;
+  private readonly maxInFlight: number;
   private readonly leaseMs: number;
   private readonly now: () => number;
 
@@ -130,6 +144,8 @@ export class Dispatcher {
     this.windowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
     this.concurrency = Math.max(1, options.concurrency ?? 32);
     this.perPartner = Math.max(1, options.perPartnerConcurrency ?? 4);
+    this.slowAfterMs = Math.max(1, options.slowAfterMs ?? Math.min(1_000, Math.floor(this.timeoutMs / 2)));
+    this.maxInFlight = Math.max(this.concurrency, options.maxInFlight ?? this.concurrency * 8);
     this.leaseMs = this.timeoutMs + 60_000;
     this.now = options.now ?? Date.now;
   }
@@ -139,6 +155,8 @@ export class Dispatcher {
     this.running = true;
     this.stopping = false;
     this.abort = new AbortController();
+    // Every request in flight listens on this signal; hundreds of slow ones are expected, not a leak.
+    setMaxListeners(0, this.abort.signal);
     this.unsubscribe = onDeliveryQueued(() => this.wake());
     this.loop = this.releaseOrphanedClaims().then(() => this.run());
   }
@@ -173,6 +191,27 @@ export class Dispatcher {
 
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Requests in flight that are not slow yet: what `concurrency` bounds. */
+  private activeCount(nowMs = Date.now()): number {
+    let active = 0;
+    for (const since of this.inFlightSince.values()) if (nowMs - since < this.slowAfterMs) active++;
+    return active;
+  }
+
+  /** When the oldest active request turns slow (and frees its slot), or null when none is active. */
+  private nextSlowAt(nowMs = Date.now()): number | null {
+    let next: number | null = null;
+    for (const since of this.inFlightSince.values()) {
+      const at = since + this.slowAfterMs;
+      if (at > nowMs && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
+  private partnerLimit(partnerId: string): number {
+    return this.failingPartners.has(partnerId) ? 1 : this.perPartner;
   }
 
   /** Sends CHECK_HEALTH (signed like every webhook) to an endpoint a partner wants to save. */
@@ -224,12 +263,15 @@ export class Dispatcher {
       let sleepMs = idlePollMs;
       try {
         claimed = await this.claimAndStart();
-        if (claimed === 0 && this.inFlight.size < this.concurrency) {
+        if (claimed === 0 && this.activeCount() < this.concurrency && this.inFlight.size < this.maxInFlight) {
           const nowMs = this.now();
           const next = await this.nextDueAt(nowMs);
           if (next !== null) sleepMs = Math.min(sleepMs, Math.max(5, next - nowMs));
           if (Date.now() < this.burstUntil) sleepMs = Math.min(sleepMs, 25);
         }
+        // A request turning slow frees an active slot: look again then.
+        const slowAt = this.nextSlowAt();
+        if (slowAt !== null) sleepMs = Math.min(sleepMs, Math.max(5, slowAt - Date.now() + 1));
       } catch (error) {
         this.options.log.error({ err: error }, 'webhook dispatcher round failed');
       }
@@ -257,11 +299,12 @@ export class Dispatcher {
 
   /** Claims what may start now and starts it; returns how many started. */
   async claimAndStart(): Promise<number> {
-    const free = this.concurrency - this.inFlight.size;
+    const active = this.activeCount();
+    const free = Math.min(this.concurrency - active, this.maxInFlight - this.inFlight.size);
     if (free <= 0 || !this.running) return 0;
-    // A claim scans the due deliveries: while requests are in flight, wait until a quarter of the slots are
+    // A claim scans the due deliveries: while requests are active, wait until a quarter of the slots are
     // free and claim them together, rather than one scan per finished request.
-    if (this.inFlight.size > 0 && free < Math.max(1, Math.floor(this.concurrency / 4))) return 0;
+    if (active > 0 && free < Math.max(1, Math.floor(this.concurrency / 4))) return 0;
     const claimed = await this.claim(free, this.now());
     if (!claimed.length) return 0;
     // The events and partners of the whole batch in two queries, not two per delivery.
@@ -280,8 +323,10 @@ export class Dispatcher {
     }
     for (const delivery of claimed) {
       const loaded = { event: eventById.get(delivery.event_id), partner: partnerById.get(delivery.partner_id), dialect: dialectById.get(delivery.partner_id) };
+      this.inFlightSince.set(delivery.id, Date.now());
       const run = this.deliver(delivery, loaded).finally(() => {
         this.inFlight.delete(delivery.id);
+        this.inFlightSince.delete(delivery.id);
         this.wake();
       });
       this.inFlight.set(delivery.id, run);
@@ -301,7 +346,7 @@ export class Dispatcher {
         .groupBy('partner_id')
         .execute();
       const inFlight = new Map(busy.map((b) => [b.partner_id, Number(b.n)]));
-      const saturated = [...inFlight].filter(([, n]) => n >= this.perPartner).map(([p]) => p);
+      const saturated = [...inFlight].filter(([p, n]) => n >= this.partnerLimit(p)).map(([p]) => p);
 
       // One walk of the due index per status: `status in (…)` with this order would sort the whole backlog.
       const due = (status: 'pending' | 'failed') => {
@@ -336,7 +381,7 @@ export class Dispatcher {
       for (const row of rows) {
         if (chosen.length >= limit) break;
         const n = inFlight.get(row.partner_id) ?? 0;
-        if (n >= this.perPartner) continue;
+        if (n >= this.partnerLimit(row.partner_id)) continue;
         inFlight.set(row.partner_id, n + 1);
         chosen.push(row.id);
       }
@@ -376,6 +421,8 @@ export class Dispatcher {
         signal: this.abort.signal,
       });
       if (this.stopping && !result.ok && result.statusCode === null) return await this.release(delivery);
+      if (result.ok) this.failingPartners.delete(partner.id);
+      else this.failingPartners.add(partner.id);
       await this.record(delivery, url, startedAt, result);
     } catch (error) {
       log.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed unexpectedly');
