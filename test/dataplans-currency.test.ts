@@ -124,6 +124,10 @@ describe('dataplans.io API: minor-unit rounding, THB on a discounted tier, price
     const jpyList = halfUp(Number(pkg.price) * 150_250_000, 1_000_000, YEN);
     const jpyPaid = halfUp(jpyList * 9500, 10_000, YEN);
     expect(await quotes(jpyPartner, pkg)).toEqual({ esimAccess: jpyPaid, v1: jpyPaid, esimGo: jpyPaid });
+    // The suggested retail price is converted by the same rule: whole yen in eSIM Access as in dataplans.
+    const jpyRetail = halfUp(Number(pkg.retail_price) * 150_250_000, 1_000_000, YEN);
+    const eaJpy = await server.ea('/package/list', { packageCode: pkg.package_code }, jpyPartner);
+    expect(eaJpy.json.obj.packageList[0]).toMatchObject({ currencyCode: 'JPY', price: jpyPaid, retailPrice: jpyRetail });
     const jpy = await dp(jpyPartner, 'POST', '/purchases', { slug: pkg.slug });
     expect(jpy.status, jpy.text).toBe(200);
     expect(jpy.json.purchase.paid).toBe(String(jpyPaid / 10_000));

@@ -112,13 +112,7 @@ export class Pricing {
 
   /** Converts an amount between currencies by the rates (rule step 1). Throws when a rate is missing. */
   async convert(amountMinor: number, from: string, to: string): Promise<number> {
-    if (from === to) return roundToMinorUnit(amountMinor, to);
-    const rates = await this.rateMap();
-    const rFrom = from === LIST_CURRENCY ? RATE_SCALE : rates.get(from);
-    const rTo = to === LIST_CURRENCY ? RATE_SCALE : rates.get(to);
-    const missing = rFrom === undefined ? from : rTo === undefined ? to : null;
-    if (missing) throw new DomainError('invalid_argument', `No exchange rate for ${missing}: the operator sets one with \`esimhub pricing rate set ${missing} <units per USD>\``);
-    return convertExact(amountMinor, rFrom!, rTo!, to);
+    return convertWith(from === to ? new Map() : await this.rateMap(), amountMinor, from, to);
   }
 
   /** The package's list price (before the tier factor) in a currency (rule step 1). */
@@ -131,6 +125,12 @@ export class Pricing {
   /** The suggested retail price in a currency (converted the same way; price lists do not cover it). */
   async retailPriceIn(pkg: PackageTable, currency: string): Promise<number> {
     return this.convert(Number(pkg.retail_price), pkg.currency_code || LIST_CURRENCY, currency);
+  }
+
+  /** retailPriceIn for many packages: the rates are loaded once, then each package is priced synchronously. */
+  async retailFunction(currency: string): Promise<(pkg: PackageTable) => number> {
+    const rates = await this.rateMap();
+    return (pkg) => convertWith(rates, Number(pkg.retail_price), pkg.currency_code || LIST_CURRENCY, currency);
   }
 
   // ---- monthly tiers ---------------------------------------------------------------------------------------
@@ -215,13 +215,7 @@ export class Pricing {
       if (listPrice === undefined) {
         if (from === partner.currency) listPrice = Number(pkg.price);
         else {
-          const rFrom = from === LIST_CURRENCY ? RATE_SCALE : rates.get(from);
-          const rTo = partner.currency === LIST_CURRENCY ? RATE_SCALE : rates.get(partner.currency);
-          if (rFrom === undefined || rTo === undefined) {
-            const missing = rFrom === undefined ? from : partner.currency;
-            throw new DomainError('invalid_argument', `No exchange rate for ${missing}: the operator sets one with \`esimhub pricing rate set ${missing} <units per USD>\``);
-          }
-          listPrice = convertExact(Number(pkg.price), rFrom, rTo, partner.currency);
+          listPrice = convertWith(rates, Number(pkg.price), from, partner.currency);
         }
       }
       return tierPrice(listPrice, factor, partner.currency);
@@ -304,6 +298,16 @@ export function roundToMinorUnit(amountMinor: number, currency: string): number 
 /** Rule step 2: a list price × a tier factor (basis points), rounded half-up to the currency's minor unit. */
 export function tierPrice(listPriceMinor: number, factorBps: number, currency: string): number {
   return divideToMinorUnit(BigInt(listPriceMinor) * BigInt(factorBps), 10_000n, currency);
+}
+
+/** Rule step 1 with loaded rates (units per USD, RATE_SCALE-scaled). Throws when a rate is missing. */
+function convertWith(rates: Map<string, bigint>, amountMinor: number, from: string, to: string): number {
+  if (from === to) return roundToMinorUnit(amountMinor, to);
+  const rFrom = from === LIST_CURRENCY ? RATE_SCALE : rates.get(from);
+  const rTo = to === LIST_CURRENCY ? RATE_SCALE : rates.get(to);
+  const missing = rFrom === undefined ? from : rTo === undefined ? to : null;
+  if (missing) throw new DomainError('invalid_argument', `No exchange rate for ${missing}: the operator sets one with \`esimhub pricing rate set ${missing} <units per USD>\``);
+  return convertExact(amountMinor, rFrom!, rTo!, to);
 }
 
 /** Rule step 1: amount × rTo / rFrom, rounded half-up to the target currency's minor unit (non-negative amounts). */

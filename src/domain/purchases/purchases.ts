@@ -204,7 +204,7 @@ export class Purchases {
   }
 
   /** Adds a top-up plan to a purchase's eSIM, charged at once (the same top-up the other dialects make). */
-  async topup(input: { partner: Partner; purchaseId: string; slug: string; nowMs: number; topupId?: string }): Promise<{ topupId: string; pkg: PackageTable; retailMinor: number; paidMinor: number; currency: string; created: boolean; view: PurchaseView }> {
+  async topup(input: { partner: Partner; purchaseId: string; slug: string; nowMs: number; topupId?: string }): Promise<{ topupId: string; pkg: PackageTable; retailMinor: number; paidMinor: number; currency: string; created: boolean; view: PurchaseView; purchasedAtMs: number }> {
     const { partner, nowMs } = input;
     const view = await this.get(partner.id, input.purchaseId);
     if (!view) throw new DomainError('not_found', `Purchase ${input.purchaseId} does not exist`);
@@ -212,9 +212,10 @@ export class Purchases {
     if (!pkg || pkg.type !== 'TOPUP') throw new DomainError('package_not_found', `Top-up plan ${input.slug} does not exist`);
     const topupId = input.topupId ?? randomUUID();
     const result = await topUp(this.deps.db, this.deps.catalog, { partner, ref: { esimTranNo: view.esim.esim_tran_no }, packageCode: pkg.package_code, transactionId: topupId, nowMs });
-    const order = await this.deps.db.selectFrom('orders').select(['amount', 'currency']).where('partner_id', '=', partner.id).where('kind', '=', 'topup').where('transaction_id', '=', topupId).executeTakeFirstOrThrow();
+    const order = await this.deps.db.selectFrom('orders').select(['amount', 'currency', 'created_at']).where('partner_id', '=', partner.id).where('kind', '=', 'topup').where('transaction_id', '=', topupId).executeTakeFirstOrThrow();
     const retailMinor = await this.deps.pricing.retailPriceIn(pkg, partner.currency);
     const updated = (await this.get(partner.id, input.purchaseId)) ?? view;
-    return { topupId, pkg, retailMinor, paidMinor: Number(order.amount), currency: order.currency, created: result.created, view: updated };
+    // A retried topupId answers the original top-up, its time included.
+    return { topupId, pkg, retailMinor, paidMinor: Number(order.amount), currency: order.currency, created: result.created, view: updated, purchasedAtMs: Number(order.created_at) };
   }
 }

@@ -363,7 +363,7 @@ async function dataplansRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
         retail: formatAmount(result.retailMinor, result.currency),
         paid: formatAmount(result.paidMinor, result.currency),
         currency: result.currency,
-        purchasedAt: iso(nowMs),
+        purchasedAt: iso(result.purchasedAtMs),
       },
       status: renderStatus(result.view, packageOf, nowMs),
       availableBalance: await balanceText(partner),

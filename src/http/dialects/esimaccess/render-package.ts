@@ -68,17 +68,11 @@ interface NetworkEntry {
 
 /**
  * For partners whose currency is not the catalogue's: every price from the partner's price function (its
- * tier, exchange rate or price list: what esim/order charges), the suggested retail price converted at the
- * same rate. Not cached: rates and price lists change.
+ * tier, exchange rate or price list: what esim/order charges), the suggested retail price converted by the
+ * pricing rule (as the dataplans dialect shows it). Not cached: rates and price lists change.
  */
-export function renderInCurrency(rows: PackageTable[], priceOf: (pkg: PackageTable) => number, currency: string, tierFactorBps: number): string[] {
-  return rows.map((row) => {
-    const wire = toWire(row, tierFactorBps);
-    const price = priceOf(row);
-    const listAtTier = listPriceAtTier(row, tierFactorBps);
-    const rate = listAtTier > 0 ? price / listAtTier : 0;
-    return JSON.stringify({ ...wire, price, currencyCode: currency, retailPrice: Math.round(Number(row.retail_price) * rate) });
-  });
+export function renderInCurrency(rows: PackageTable[], priceOf: (pkg: PackageTable) => number, retailOf: (pkg: PackageTable) => number, currency: string, tierFactorBps: number): string[] {
+  return rows.map((row) => JSON.stringify({ ...toWire(row, tierFactorBps), price: priceOf(row), currencyCode: currency, retailPrice: retailOf(row) }));
 }
 
 function toWire(row: PackageTable, tierFactorBps: number) {

@@ -41,7 +41,8 @@ export function readRoutes(ctx: AppContext): RouteTable {
       if (auth.partner.currency !== LIST_CURRENCY) {
         const rows = ctx.catalog.list({ locationCode, type, packageCode, slug, iccidPackageCode: basePackageCode });
         const priceOf = await ctx.pricing.priceFunction(auth.partner, nowMs);
-        return new RawJson(`{"packageList":[${renderInCurrency(rows, priceOf, auth.partner.currency, tierFactorBps).join(',')}]}`);
+        const retailOf = await ctx.pricing.retailFunction(auth.partner.currency);
+        return new RawJson(`{"packageList":[${renderInCurrency(rows, priceOf, retailOf, auth.partner.currency, tierFactorBps).join(',')}]}`);
       }
       const key = `${ctx.catalog.version}|${tierFactorBps}|${type}|${locationCode ?? ''}|${packageCode ?? ''}|${slug ?? ''}|${basePackageCode ?? ''}`;
       let answer = answers.get(key);
