@@ -62,6 +62,10 @@ export interface PackageListParams extends PageParams {
   location?: string;
   topup_for_package?: string;
   topup_for_esim?: string;
+  /** Case-insensitive text in the name, code, slug or location name. */
+  q?: string;
+  /** fixed (data_type 1), daily (2 and 3) or unlimited (4). */
+  data_type?: 'fixed' | 'daily' | 'unlimited';
 }
 
 export interface OrderLineInput {
