@@ -47,7 +47,7 @@ export function ProductsPage() {
         {locations.data ? <LocationPicker locations={locations.data.data} value={location} onChange={setLocation} /> : locations.loading ? <Loading label="Loading countries…" /> : null}
       </Card>
       <div className="filters">
-        <Field label="Search plans">{(id) => <input id={id} type="search" placeholder="Name or code, e.g. 1GB or US_1_7" value={search} onChange={(e) => setSearch(e.target.value)} autoComplete="off" />}</Field>
+        <Field label="Search plans">{(id) => <input id={id} type="search" placeholder="Name, code or place, e.g. Japan, 5GB, US_1_7" value={search} onChange={(e) => setSearch(e.target.value)} autoComplete="off" />}</Field>
         <Field label="Data type">
           {(id) => (
             <select id={id} value={dataType} onChange={(e) => setDataType(e.target.value)}>
