@@ -20,7 +20,8 @@ describe.skipIf(!onPostgres)('scale-out on PostgreSQL: 2 API + 2 worker processe
     { role: 'worker', server: null },
     { role: 'worker', server: null },
   ];
-  const received = new Map<string, string[]>();
+  /** Every webhook request the receiver got, by webhook-id: the body and the status it answered. */
+  const received = new Map<string, Array<{ body: string; status: number }>>();
   let receiver: http.Server | null = null;
 
   afterAll(async () => {
@@ -54,16 +55,18 @@ describe.skipIf(!onPostgres)('scale-out on PostgreSQL: 2 API + 2 worker processe
         const body = Buffer.concat(chunks).toString('utf8');
         const id = String(req.headers['webhook-id'] ?? '');
         if (body.includes('CHECK_HEALTH')) return void res.writeHead(200).end('ok');
-        received.set(id, [...(received.get(id) ?? []), body]);
         // Some answers fail, so retries (with the same id) happen too.
-        res.writeHead(Math.random() < 0.15 ? 503 : 200).end('ok');
+        const status = Math.random() < 0.15 ? 503 : 200;
+        received.set(id, [...(received.get(id) ?? []), { body, status }]);
+        res.writeHead(status).end('ok');
       });
     });
     await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
 
     const start = async (i: number) => {
-      procs[i].server = await spawnServer({ ...env, ESIMHUB_ROLE: procs[i].role });
+      // A start may take long on a busy machine (four processes, the drivers, other suites): wait for it.
+      procs[i].server = await spawnServer({ ...env, ESIMHUB_ROLE: procs[i].role }, 90_000);
     };
     for (let i = 0; i < procs.length; i++) await start(i);
 
@@ -99,7 +102,9 @@ describe.skipIf(!onPostgres)('scale-out on PostgreSQL: 2 API + 2 worker processe
 
     const accepted = new Map<string, string>(); // transactionId -> orderNo
     const placedNos: string[] = [];
+    /** eSIMs used (installed, data, top-up) or cancelled: each eSIM gets one of the two. */
     const touched = new Set<string>();
+    const cancelled = new Set<string>(); // ICCIDs sent to esim/cancel
     let usageApplied = 0;
     let chaos = true;
     let kills = 0;
@@ -120,24 +125,39 @@ describe.skipIf(!onPostgres)('scale-out on PostgreSQL: 2 API + 2 worker processe
       }
     })();
 
+    /** An eSIM of an earlier (by now ready) order that no driver used or cancelled yet, marked as taken. */
+    const untouchedEarlierEsim = async (): Promise<string | undefined> => {
+      const earlier = placedNos[Math.floor(Math.random() * (placedNos.length - 1))];
+      const q = await call('/esim/query', { orderNo: earlier, pager: { pageNum: 1, pageSize: 10 } });
+      const iccid: string | undefined = q.success ? q.obj.esimList.find((e: any) => !touched.has(e.iccid))?.iccid : undefined;
+      if (iccid) touched.add(iccid);
+      return iccid;
+    };
     const drivers = Array.from({ length: 4 }, (_, d) =>
       (async () => {
         // Until enough processes were killed (each restart takes a moment), within a time budget.
         const until = Date.now() + 30_000;
-        for (let n = 0; n < 6 || (kills < 3 && Date.now() < until); n++) {
+        for (let n = 0; n < 8 || (kills < 3 && Date.now() < until); n++) {
           await new Promise((r) => setTimeout(r, 100));
           const transactionId = `so-${d}-${n}`;
           const res = await call('/esim/order', { transactionId, packageInfoList: [{ packageCode: base.packageCode, count: 2 }] });
           expect(res.success, JSON.stringify(res)).toBe(true);
           accepted.set(transactionId, res.obj.orderNo);
           placedNos.push(res.obj.orderNo);
-          // Use an eSIM of an earlier (by now ready) order: install, enable, use data, top it up.
-          if (n % 2 === 1) {
-            const earlier = placedNos[Math.floor(Math.random() * (placedNos.length - 1))];
-            const q = await call('/esim/query', { orderNo: earlier, pager: { pageNum: 1, pageSize: 10 } });
-            const iccid: string | undefined = q.success ? q.obj.esimList[0]?.iccid : undefined;
-            if (iccid && !touched.has(iccid)) {
-              touched.add(iccid);
+          // Cancel an unused eSIM of an earlier order: a refund, while processes die.
+          if (n % 4 === 3) {
+            const iccid = await untouchedEarlierEsim();
+            if (iccid) {
+              cancelled.add(iccid);
+              const c = await call('/esim/cancel', { iccid });
+              // 200002: an earlier try did cancel it, but its answer was lost to a kill.
+              expect(c.success || c.errorCode === '200002', JSON.stringify(c)).toBe(true);
+            }
+          }
+          // Use an eSIM of an earlier order: install, enable, use data, top it up.
+          if (n % 4 === 1) {
+            const iccid = await untouchedEarlierEsim();
+            if (iccid) {
               await call(`/esims/${iccid}/install`, {}, '/sandbox');
               await call(`/esims/${iccid}/enable`, {}, '/sandbox');
               const used = await call(`/esims/${iccid}/usage`, { bytes: 1_000_000 }, '/sandbox');
@@ -178,21 +198,40 @@ describe.skipIf(!onPostgres)('scale-out on PostgreSQL: 2 API + 2 worker processe
       expect(new Set(orders.map((o) => o.transaction_id))).toEqual(new Set(accepted.keys()));
       const placed = orders.filter((o) => o.kind === 'order');
       for (const order of placed) expect(order.status, order.order_no).toBe('ready');
-      const esims = await store.db.selectFrom('esims').select(['id', 'iccid', 'order_id', 'order_item_id', 'slot']).where('partner_id', '=', partnerId).execute();
+      const esims = await store.db
+        .selectFrom('esims')
+        .innerJoin('order_items', 'order_items.id', 'esims.order_item_id')
+        .select(['esims.id', 'esims.iccid', 'esims.esim_tran_no', 'esims.esim_status', 'esims.order_id', 'esims.order_item_id', 'esims.slot', 'order_items.unit_price'])
+        .where('esims.partner_id', '=', partnerId)
+        .execute();
       expect(esims).toHaveLength(placed.reduce((sum, o) => sum + Number(o.total_count), 0));
       expect(new Set(esims.map((e) => e.iccid)).size).toBe(esims.length);
       expect(new Set(esims.map((e) => `${e.order_item_id}:${e.slot}`)).size).toBe(esims.length);
       for (const order of placed) expect(esims.filter((e) => e.order_id === order.id)).toHaveLength(Number(order.total_count));
 
       // Every charge and refund is in the ledger once; the balance is the sum of the transfers.
-      const transfers = await store.db.selectFrom('ledger_transfers').select(['idempotency_id', 'kind', 'reference']).where('partner_id', '=', partnerId).execute();
+      const transfers = (await store.db.selectFrom('ledger_transfers').select(['idempotency_id', 'kind', 'reference', 'amount']).where('partner_id', '=', partnerId).execute()).map((t) => ({ ...t, amount: Number(t.amount) }));
       for (const order of orders) {
-        expect(transfers.filter((t) => t.idempotency_id === `charge:${order.id}`), order.order_no).toHaveLength(1);
+        const charges = transfers.filter((t) => t.idempotency_id === `charge:${order.id}`);
+        expect(charges.map((t) => t.amount), order.order_no).toEqual([Number(order.amount)]);
         expect(transfers.filter((t) => t.idempotency_id === `refund:${order.id}`)).toHaveLength(order.status === 'failed' ? 1 : 0);
       }
       expect(transfers.filter((t) => t.kind === 'charge')).toHaveLength(orders.length);
+      // Each cancelled eSIM is CANCEL and refunded once, its price; no other eSIM is cancelled or refunded.
+      expect(cancelled.size).toBeGreaterThanOrEqual(4);
+      expect(new Set(esims.filter((e) => e.esim_status === 'CANCEL').map((e) => e.iccid))).toEqual(cancelled);
+      for (const e of esims.filter((x) => cancelled.has(x.iccid))) {
+        const refunds = transfers.filter((t) => t.idempotency_id === `refund:esim:${e.id}`);
+        expect(refunds.map((t) => [t.kind, t.reference, t.amount]), e.iccid).toEqual([['refund', e.esim_tran_no, Number(e.unit_price)]]);
+      }
+      const failedOrders = orders.filter((o) => o.status === 'failed').length;
+      expect(transfers.filter((t) => t.kind === 'refund')).toHaveLength(cancelled.size + failedOrders);
+      const sumOf = (kind: string) => transfers.filter((t) => t.kind === kind).reduce((sum, t) => sum + t.amount, 0);
+      expect(sumOf('deposit')).toBe(100_000 * 10_000);
+      expect(sumOf('charge')).toBe(orders.reduce((sum, o) => sum + Number(o.amount), 0));
       const balance = await walletBalance(store.db, partnerId);
       expect(balance.balanceMinor).toBe(await walletBalanceFromTransfers(store.db, partnerId));
+      expect(balance.balanceMinor).toBe(sumOf('deposit') - sumOf('charge') + sumOf('refund'));
 
       // Every event reached the receiver at least once, with the same id (and body) on repeats.
       const events = await store.db.selectFrom('events').select(['id']).where('partner_id', '=', partnerId).execute();
@@ -201,15 +240,30 @@ describe.skipIf(!onPostgres)('scale-out on PostgreSQL: 2 API + 2 worker processe
       const topups = orders.length - placed.length;
       expect(usageApplied).toBeGreaterThan(0);
       expect(topups).toBeGreaterThan(0);
-      console.log(`scale-out: ${kills} kills, ${placed.length} orders, ${topups} top-ups, ${usageApplied} usage grants, ${events.length} events, ${received.size} delivered ids, ${[...received.values()].reduce((n, b) => n + b.length, 0)} requests`);
+      const requests = [...received.values()].reduce((n, r) => n + r.length, 0);
+      console.log(`scale-out: ${kills} kills, ${placed.length} orders, ${topups} top-ups, ${cancelled.size} cancels, ${usageApplied} usage grants, ${events.length} events, ${received.size} delivered ids, ${requests} requests`);
       const eventIds = new Set(events.map((e) => e.id));
-      for (const d of deliveries) expect(received.has(d.event_id), `event ${d.event_id} never arrived`).toBe(true);
-      for (const [id, bodies] of received) {
-        expect(eventIds.has(id), `unknown webhook-id ${id}`).toBe(true);
-        expect(new Set(bodies.map((b) => JSON.parse(b).notifyId ?? id)).size).toBe(1);
+      for (const [id] of received) expect(eventIds.has(id), `unknown webhook-id ${id}`).toBe(true);
+      // Per webhook-id: answered 2xx at least once, and at least as many requests, of each answer, as the
+      // store recorded attempts (a process killed between the answer and the record sends once more).
+      const attempts = await store.db
+        .selectFrom('webhook_attempts')
+        .innerJoin('webhook_deliveries', 'webhook_deliveries.id', 'webhook_attempts.delivery_id')
+        .select(['webhook_deliveries.event_id', 'webhook_attempts.status_code'])
+        .where('webhook_deliveries.partner_id', '=', partnerId)
+        .execute();
+      for (const d of deliveries) {
+        const got = received.get(d.event_id) ?? [];
+        expect(got.filter((r) => r.status === 200).length, `event ${d.event_id} never delivered`).toBeGreaterThanOrEqual(1);
+        const recorded = attempts.filter((a) => a.event_id === d.event_id);
+        for (const status of [200, 503]) expect(got.filter((r) => r.status === status).length).toBeGreaterThanOrEqual(recorded.filter((a) => a.status_code === status).length);
       }
+      // Repeats carry the same id (the map's key) and the same body; there were repeats to check.
+      const repeated = [...received.values()].filter((r) => r.length > 1);
+      expect(repeated.length).toBeGreaterThan(0);
+      for (const r of repeated) expect(new Set(r.map((x) => x.body)).size).toBe(1);
     } finally {
       await store.close();
     }
-  }, 180_000);
+  }, 300_000);
 });
