@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Static } from '@sinclair/typebox';
 import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
-import { EsimAccessClient, EsimAccessError, EsimHub, EsimHubError, Webhook, WebhookVerificationError, verifyWebhook, type Esim, type InventoryApplication, type InventoryItem, type InventoryPurchase, type Order, type Package, type Transaction, type WebhookDelivery } from '../sdk/src/index.ts';
+import { EsimAccessClient, EsimAccessError, EsimHub, EsimHubError, Webhook, retryAfterMs, WebhookVerificationError, verifyWebhook, type Esim, type InventoryApplication, type InventoryItem, type InventoryPurchase, type Order, type Package, type Transaction, type WebhookDelivery } from '../sdk/src/index.ts';
 import type { EsimSchema, OrderSchema, PackageSchema, TransactionSchema, WebhookDeliverySchema } from '../src/http/v1/schemas.ts';
 import type { ApplySchema, InventoryItemSchema, PurchaseSchema } from '../src/http/v1/routes/inventory.ts';
 import { webhookHeaders } from '../src/lib/standard-webhooks.ts';
@@ -117,11 +117,12 @@ describe('@esimhub/sdk against a real server', () => {
       return response;
     };
     const client = new EsimHub({ baseUrl: server.baseUrl, apiKey: slow.accessCode, fetch: counting, retryBaseDelayMs: 5 });
-    const started = Date.now();
     await client.balance.get();
     await client.balance.get(); // limited: Retry-After 1 s, then succeeds
     expect(statuses).toEqual([200, 429, 200]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    // Retry-After is the floor of the wait (seconds, or an HTTP date), whatever the backoff would have been.
+    expect(client.transport.backoffMs(0, retryAfterMs('1'))).toBe(1000);
+    expect(retryAfterMs(new Date(1_767_225_602_000).toUTCString(), 1_767_225_600_000)).toBe(2000);
 
     let calls = 0;
     const failing: typeof fetch = async () => {
