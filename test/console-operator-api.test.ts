@@ -435,6 +435,12 @@ describe('operator console API', () => {
     const byLocation = await op('POST', '/pools/import?location_code=FR&low_stock_threshold=0', [header, row(10)].join('\n'), { contentType: 'text/csv' });
     expect(byLocation.status).toBe(201);
     expect(byLocation.json).toMatchObject({ pool: 'loc:FR', inserted: 1 });
+    // Operator pool (Orange France), drawn on by every package whose networks name it.
+    const byOperator = await op('POST', '/pools/import', { csv: [header, row(11)].join('\n'), operator: '20801' });
+    expect(byOperator.status, byOperator.text).toBe(201);
+    expect(byOperator.json).toMatchObject({ pool: 'op:20801', inserted: 1 });
+    expect((await op('POST', '/pools/import', { csv: [header, row(12)].join('\n'), operator: '99999' })).status).toBe(404);
+    expect((await op('POST', '/pools/import', { csv: [header, row(12)].join('\n'), operator: '20801', location_code: 'FR' })).status).toBe(400);
 
     const count = async () => Number((await db.selectFrom('pool_profiles').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow()).n);
     const before = await count();

@@ -414,7 +414,7 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
         return { data: pools.map((p) => ({ ...p, batches: p.batches.map((b) => ({ ...b, created_at: iso(b.created_at) })) })) };
       });
 
-      op.post<{ Querystring: { package_code?: string; location_code?: string; batch_name?: string; low_stock_threshold?: number } }>(
+      op.post<{ Querystring: { package_code?: string; location_code?: string; operator?: string; batch_name?: string; low_stock_threshold?: number } }>(
         '/pools/import',
         {
           schema: {
@@ -422,6 +422,7 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
             querystring: Type.Object({
               package_code: Type.Optional(Type.String({ maxLength: 100 })),
               location_code: Type.Optional(Type.String({ maxLength: 20 })),
+              operator: Type.Optional(Type.String({ maxLength: 6, description: 'MCC+MNC of a catalogue operator' })),
               batch_name: Type.Optional(Type.String({ maxLength: 200 })),
               low_stock_threshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
             }),
@@ -430,11 +431,12 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
         },
         async (request, reply) => {
           const { text, fields } = csvOf(request);
-          const allowed = new Set(['package_code', 'location_code', 'batch_name', 'low_stock_threshold']);
+          const allowed = new Set(['package_code', 'location_code', 'operator', 'batch_name', 'low_stock_threshold']);
           const unknown = Object.keys(fields).filter((f) => !allowed.has(f));
           if (unknown.length) throw new Problem('invalid_request', `unknown field ${unknown[0]}`, { errors: unknown.map((f) => ({ loc: `body.${f}`, msg: 'is not a field of a profile import', type: 'additionalProperties' })) });
           const packageInput = optionalString(fields, 'package_code', 100) ?? request.query.package_code;
           const locationCode = optionalString(fields, 'location_code', 20) ?? request.query.location_code;
+          const operator = optionalString(fields, 'operator', 6) ?? request.query.operator;
           const batchName = optionalString(fields, 'batch_name', 200) ?? request.query.batch_name ?? `console import ${new Date(ctx.now()).toISOString().slice(0, 16).replace('T', ' ')}`;
           let threshold = request.query.low_stock_threshold ?? 0;
           if (fields.low_stock_threshold !== undefined) {
@@ -444,8 +446,8 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
             }
             threshold = t;
           }
-          if ((packageInput === undefined) === (locationCode === undefined)) {
-            throw new Problem('invalid_request', 'give exactly one of package_code or location_code for the pool', { errors: [{ loc: 'body.package_code', msg: 'give exactly one of package_code or location_code', type: 'oneOf' }] });
+          if ([packageInput, locationCode, operator].filter((v) => v !== undefined).length !== 1) {
+            throw new Problem('invalid_request', 'give exactly one of package_code, operator or location_code for the pool', { errors: [{ loc: 'body.package_code', msg: 'give exactly one of package_code, operator or location_code', type: 'oneOf' }] });
           }
           let packageCode: string | undefined;
           if (packageInput !== undefined) {
@@ -456,7 +458,7 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
           const known = new Set((await db.selectFrom('packages').select('package_code').execute()).map((p) => p.package_code));
           const result = await importProfiles(db, {
             rowsText: text,
-            pool: { packageCode, locationCode },
+            pool: { packageCode, locationCode, operator },
             batchName,
             lowStockThreshold: threshold,
             nowMs: ctx.now(),

@@ -91,6 +91,12 @@ export function OperatorPoolsPage() {
   );
 }
 
+const POOL_CODE = {
+  package: { label: 'Package code or slug', placeholder: 'e.g. US_1_7' },
+  operator: { label: 'Operator (MCC+MNC)', placeholder: 'e.g. 20801' },
+  location: { label: 'Country or region code', placeholder: 'e.g. US or EU-42' },
+};
+
 function PoolImport({ onImported }: { onImported: () => void }) {
   const [form, setForm] = useState({ kind: 'package', code: '', name: '', threshold: '0' });
   const [csv, setCsv] = useState('');
@@ -106,7 +112,7 @@ function PoolImport({ onImported }: { onImported: () => void }) {
     setInvalid(null);
     const answer = await api.post<ImportAnswer>('/console/api/operator/pools/import', {
       csv,
-      ...(form.kind === 'package' ? { package_code: form.code.trim() } : { location_code: form.code.trim().toUpperCase() }),
+      ...(form.kind === 'package' ? { package_code: form.code.trim() } : form.kind === 'operator' ? { operator: form.code.trim() } : { location_code: form.code.trim().toUpperCase() }),
       ...(form.name.trim() ? { batch_name: form.name.trim() } : {}),
       low_stock_threshold: Number(form.threshold.trim()),
     });
@@ -149,16 +155,17 @@ function PoolImport({ onImported }: { onImported: () => void }) {
         }}
       >
         <div className="grid-2">
-          <Field label="Pool for" hint="A package's own pool, or a country/region pool any package there may draw from.">
+          <Field label="Pool for" hint="A package's own pool; an operator's, drawn on by every package whose networks name it; or a country/region pool any package there may draw from.">
             {(id) => (
               <select id={id} value={form.kind} onChange={set('kind')}>
                 <option value="package">A package</option>
+                <option value="operator">An operator</option>
                 <option value="location">A location</option>
               </select>
             )}
           </Field>
-          <Field label={form.kind === 'package' ? 'Package code or slug' : 'Country or region code'}>
-            {(id) => <input id={id} required value={form.code} onChange={set('code')} placeholder={form.kind === 'package' ? 'e.g. US_1_7' : 'e.g. US or EU-42'} />}
+          <Field label={POOL_CODE[form.kind as keyof typeof POOL_CODE].label}>
+            {(id) => <input id={id} required value={form.code} onChange={set('code')} placeholder={POOL_CODE[form.kind as keyof typeof POOL_CODE].placeholder} />}
           </Field>
           <Field label="Batch name" hint="Optional; defaults to the date.">
             {(id) => <input id={id} maxLength={200} value={form.name} onChange={set('name')} />}
