@@ -18,7 +18,8 @@ export interface Spawned {
 /** Starts a process and waits for a line matching `ready` that captures the port. */
 export async function spawnAndWait(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<Spawned> {
   // BENCH_NODE_ARGS (e.g. --cpu-prof) lets a profiler ride along with the measured process.
-  const nodeArgs = env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(' ') : [];
+  const nodeArgsText = env.BENCH_NODE_ARGS ?? process.env.BENCH_NODE_ARGS;
+  const nodeArgs = nodeArgsText ? nodeArgsText.split(' ') : [];
   const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
