@@ -64,17 +64,28 @@ try {
   const balance = combine(runs.balance);
   const packages = combine(runs.packages);
 
-  // The whole catalogue, one request at a time (what a nightly catalogue sync does).
-  const fullMs: number[] = [];
-  let fullBytes = 0;
-  for (let i = 0; i < 60; i++) {
+  // The whole catalogue, one request at a time (what a nightly catalogue sync does), alternating with the bare
+  // server answering the same number of bytes: moving 3 MB over loopback has a latency tail of its own.
+  const fetchMs = async (url: string, init: RequestInit): Promise<{ ms: number; bytes: number }> => {
     const started = performance.now();
-    const res = await fetch(`http://127.0.0.1:${hub.port}/api/v1/open/package/list`, { method: 'POST', headers: { 'RT-AccessCode': hub.accessCode }, body: '{}' });
-    const buf = await res.arrayBuffer();
-    fullBytes = buf.byteLength;
-    if (i >= 10) fullMs.push(performance.now() - started);
+    const res = await fetch(url, init);
+    const bytes = (await res.arrayBuffer()).byteLength;
+    return { ms: performance.now() - started, bytes };
+  };
+  const catalogue = () => fetchMs(`http://127.0.0.1:${hub.port}/api/v1/open/package/list`, { method: 'POST', headers: { 'RT-AccessCode': hub.accessCode }, body: '{}' });
+  const fullBytes = (await catalogue()).bytes;
+  const fullMs: number[] = [];
+  const bareBytesMs: number[] = [];
+  for (let i = 0; i < 70; i++) {
+    const full = await catalogue();
+    const same = await fetchMs(`http://127.0.0.1:${bare.port}/bare-bytes?size=${fullBytes}`, { method: 'POST', body: '{}' });
+    if (i >= 10) {
+      fullMs.push(full.ms);
+      bareBytesMs.push(same.ms);
+    }
   }
   fullMs.sort((a, b) => a - b);
+  bareBytesMs.sort((a, b) => a - b);
 
   const rows = [
     { route: 'bare Fastify POST, signed client (baseline)', 'req/s': Math.round(baseline.requestsPerSecond), ratio: '1.00', 'p99 ms': baseline.latencyP99Ms, errors: baseline.errors + baseline.non2xx },
@@ -84,6 +95,7 @@ try {
   console.log(`\nread API, ${rounds} alternating runs of ${Math.max(1, Math.round(durationS / rounds))} s per route, 32 connections, ${new Date().toISOString()}`);
   printTable(rows);
   console.log(`\nfull unfiltered package/list: ${(fullBytes / 1e6).toFixed(2)} MB, median ${percentile(fullMs, 50).toFixed(1)} ms, p99 ${percentile(fullMs, 99).toFixed(1)} ms over ${fullMs.length} sequential requests`);
+  console.log(`bare route answering the same ${(fullBytes / 1e6).toFixed(2)} MB (alternating with it): median ${percentile(bareBytesMs, 50).toFixed(1)} ms, p99 ${percentile(bareBytesMs, 99).toFixed(1)} ms`);
   console.log(`targets: balance/query >= 0.50 of baseline, package/list >= 0.25, full catalogue < 50 ms`);
 } finally {
   await hub.stop();
