@@ -90,6 +90,10 @@ async function ingestBatch(db: Kysely<DB>, batch: UsageRecordInput[], source: st
       rows.push({ record_key: key, esim_id: esimId, bytes: r.bytes, period_start: r.startMs ?? null, period_end: r.endMs ?? null, source, received_at: nowMs });
     }
     if (!rows.length) return;
+    // Inserted grouped by eSIM: the (esim_id, received_at) index then grows in runs rather than at a random place
+    // per record (SQLite inserted a 20,000-record batch into a large table about 1.8 times faster), and the
+    // eSIMs below are updated in one order in every batch (concurrent ingests on PostgreSQL cannot deadlock).
+    rows.sort((a, b) => (a.esim_id < b.esim_id ? -1 : a.esim_id > b.esim_id ? 1 : 0));
     const fresh = new Set<string>();
     for (const part of chunks(rows, CHUNK)) {
       const inserted = await trx.insertInto('usage_records').values(part).onConflict((oc) => oc.column('record_key').doNothing()).returning(['record_key']).execute();
