@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
+import { readAnswer, startServer, type TestPartner, type TestServer } from './helpers/server.ts';
 import { requestDeposit } from '../src/domain/console/deposits.ts';
 import { makeIccid } from '../src/domain/esims/identifiers.ts';
 import { walletBalance } from '../src/domain/ledger/ledger.ts';
@@ -36,15 +36,7 @@ describe('operator console API', () => {
       headers['content-type'] = options.contentType ?? 'application/json';
       payload = typeof body === 'string' ? body : JSON.stringify(body);
     }
-    const response = await fetch(`${server.baseUrl}${path}`, { method, headers, body: payload });
-    const text = await response.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = null;
-    }
-    return { status: response.status, json, text };
+    return readAnswer(await fetch(`${server.baseUrl}${path}`, { method, headers, body: payload }));
   }
 
   const op = (method: string, path: string, body?: unknown, options?: { contentType?: string }) => call(operator, method, `/console/api/operator${path}`, body, options);

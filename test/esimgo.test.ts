@@ -9,7 +9,7 @@ import addFormatsModule from 'ajv-formats';
 import * as jsqrModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { unzipSync, strFromU8 } from 'fflate';
-import { startServer, type TestPartner, type TestServer } from './helpers/server.ts';
+import { parseJsonOrNull, startServer, type TestPartner, type TestServer } from './helpers/server.ts';
 import { orderOne } from './helpers/orders.ts';
 import { onPostgres, PG_URL, schemaFor as testSchemaFor } from './helpers/store.ts';
 
@@ -76,13 +76,7 @@ describe('eSIM Go dialect', () => {
     const res = await fetch(`${server.baseUrl}/${options.version ?? 'v2.4'}${pathName}`, { method: options.method ?? 'GET', headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
     const buffer = Buffer.from(await res.arrayBuffer());
     const text = buffer.toString('utf8');
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = null;
-    }
-    return { status: res.status, headers: res.headers, json, text, buffer };
+    return { status: res.status, headers: res.headers, json: parseJsonOrNull(text), text, buffer };
   }
 
   async function balance(): Promise<number> {

@@ -1,4 +1,4 @@
-import type { TestServer } from './server.ts';
+import { readAnswer, type TestServer } from './server.ts';
 
 export interface ConsoleClient {
   cookie: string;
@@ -25,14 +25,7 @@ function client(server: TestServer, cookie: string, session: any): ConsoleClient
       if (options.csrf !== false) headers['x-csrf-token'] = typeof options.csrf === 'string' ? options.csrf : session.csrf_token;
       if (options.body !== undefined) headers['content-type'] = 'application/json';
       const response = await fetch(`${server.baseUrl}${path}`, { method, headers, body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body) });
-      const text = await response.text();
-      let json: any = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = null;
-      }
-      return { status: response.status, headers: response.headers, json, text };
+      return readAnswer(response);
     },
   };
 }

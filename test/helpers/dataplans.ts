@@ -1,6 +1,6 @@
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
-import type { TestServer } from './server.ts';
+import { readAnswer, type TestServer } from './server.ts';
 import type { PackageTable } from '../../src/store/schema.ts';
 import { importProfiles } from '../../src/domain/pools/import.ts';
 import { luhnCheckDigit } from '../../src/domain/esims/identifiers.ts';
@@ -19,15 +19,7 @@ export interface HttpAnswer {
 
 /** One HTTP request against the test server; the body is read as text and parsed when it is JSON. */
 export async function httpJson(server: TestServer, pathName: string, init: RequestInit = {}): Promise<HttpAnswer> {
-  const response = await fetch(`${server.baseUrl}${pathName}`, init);
-  const text = await response.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: response.status, json, text };
+  return readAnswer(await fetch(`${server.baseUrl}${pathName}`, init));
 }
 
 /** A dataplans.io client: the raw key (or `Bearer <key>`), JSON or form-encoded bodies, on either base. */

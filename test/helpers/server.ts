@@ -36,6 +36,20 @@ export interface EaResponse {
   text: string;
 }
 
+/** The body as text and, when it is JSON, parsed (null otherwise): what every test client reads an answer as. */
+export async function readAnswer(response: Response): Promise<EaResponse> {
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: parseJsonOrNull(text), text };
+}
+
+export function parseJsonOrNull(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 /** Starts a real server on an ephemeral port over a fresh store: embedded, or a fresh PostgreSQL schema (ESIMHUB_TEST_STORE). */
 export async function startServer(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: { worker?: boolean } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-test-'));
@@ -76,14 +90,7 @@ export async function startServer(env: Record<string, string> = {}, overrides: P
         headers,
         body: (options.method ?? 'POST') === 'GET' ? undefined : raw,
       });
-      const text = await response.text();
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = null;
-      }
-      return { status: response.status, headers: response.headers, json, text };
+      return readAnswer(response);
     },
     async close() {
       await app.close();
