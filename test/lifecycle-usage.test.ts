@@ -95,6 +95,36 @@ describe('usage accounting: duplicates, daily limits, unlimited plans and top-up
     expect(usage.map((u: any) => u.dataUsage)).toEqual([13_000, 27_000]);
   });
 
+  it('applies every record exactly once when batches over the same eSIMs arrive together, beside data used on the network', async () => {
+    const partner = await server.createPartner();
+    const esims: Array<{ iccid: string; esimTranNo: string }> = [];
+    for (let i = 0; i < 8; i++) esims.push((await orderOne(server, partner, 'US_50_180', `conc-${i}`)).esim);
+    for (const esim of esims.slice(0, 2)) {
+      await sandbox(partner, `/esims/${esim.iccid}/install`);
+      await sandbox(partner, `/esims/${esim.iccid}/enable`);
+    }
+    // Twelve batches, each over all eight eSIMs in a different order: on PostgreSQL they lock the same rows.
+    const batches = Array.from({ length: 12 }, (_, b) => {
+      const lines = ['esimTranNo,bytes,recordId'];
+      for (let i = 0; i < 2000; i++) lines.push(`${esims[(i * (b + 1) + b) % esims.length].esimTranNo},${100 + i},conc-${b}-${i}`);
+      return lines.join('\n');
+    });
+    const expected = new Map(esims.map((e) => [e.esimTranNo, 0]));
+    for (const body of batches) for (const line of body.split('\n').slice(1)) {
+      const [tranNo, bytes] = line.split(',');
+      expected.set(tranNo, expected.get(tranNo)! + Number(bytes));
+    }
+    const post = (body: string) =>
+      fetch(`${server.baseUrl}/internal/usage`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/csv' }, body }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+    const uses = esims.slice(0, 2).flatMap((e) => Array.from({ length: 5 }, () => sandbox(partner, `/esims/${e.iccid}/usage`, { bytes: 7 })));
+    const [answers, used] = await Promise.all([Promise.all(batches.map(post)), Promise.all(uses)]);
+    expect(answers.map((a) => [a.status, a.json.applied, a.json.duplicates])).toEqual(batches.map(() => [200, 2000, 0]));
+    expect(used.map((u) => [u.status, u.json.grantedBytes])).toEqual(uses.map(() => [200, 7]));
+    for (const e of esims.slice(0, 2)) expected.set(e.esimTranNo, expected.get(e.esimTranNo)! + 5 * 7);
+    for (const e of esims) expect([e.esimTranNo, Number((await esimRow(e.esimTranNo)).order_usage)]).toEqual([e.esimTranNo, expected.get(e.esimTranNo)]);
+    expect((await usageState(partner.partnerId)).records).toBe(12 * 2000 + 10);
+  });
+
   async function dailyEsim(dataType: number, transactionId: string) {
     const partner = await server.createPartner();
     const pkg = server.ctx.catalog.all().find((p) => p.type === 'BASE' && p.data_type === dataType && p.is_daypass === 1);

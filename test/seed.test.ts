@@ -123,7 +123,7 @@ describe('scale seeding', () => {
     const ordered = await orderOne(server, live, pkg.package_code, 'seed-replay');
     const rows = await db.selectFrom('usage_records').selectAll().where('esim_id', '=', esim.id).orderBy('period_start').execute();
     for (const r of rows) {
-      const report = await ingestUsage(db, [{ iccid: ordered.esim.iccid, bytes: Number(r.bytes), startMs: Number(r.period_start), endMs: Number(r.period_end), recordId: r.record_key }], 'replay', Number(r.received_at));
+      const report = await ingestUsage(server.ctx.store, [{ iccid: ordered.esim.iccid, bytes: Number(r.bytes), startMs: Number(r.period_start), endMs: Number(r.period_end), recordId: r.record_key }], 'replay', Number(r.received_at));
       expect(report.applied).toBe(1);
     }
     const [replayed] = await seededEsims([live.partnerId]);

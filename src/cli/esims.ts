@@ -202,7 +202,7 @@ export function registerEsimCommands(program: Command): void {
       const parsed = parseUsageCsv(fs.readFileSync(file, 'utf8'));
       if (parsed.errors.length) throw new Error(`${file}: ${parsed.errors.length} bad row(s), nothing imported:\n${parsed.errors.map((e) => `  line ${e.line}: ${e.reason}`).join('\n')}`);
       await withContext(async (ctx) => {
-        const report = await ingestUsage(ctx.store.db, parsed.records, String(options.source).slice(0, 40), ctx.now());
+        const report = await ingestUsage(ctx.store, parsed.records, String(options.source).slice(0, 40), ctx.now());
         if (options.json) return print(JSON.stringify(report));
         print(`${report.received} records: ${report.applied} applied, ${report.duplicates} duplicates, ${report.unknown.length} for unknown eSIMs; ${report.esimsUpdated} eSIMs updated`);
         for (const u of report.unknown.slice(0, 50)) print(`  line ${u.line ?? '?'}: unknown eSIM ${u.ref}`);

@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { DB } from './schema.ts';
+import type { DB, UsageRecordTable } from './schema.ts';
 
 /**
  * Hot-path statements that skip the query builder (`store.fast`). On SQLite they run as cached synchronous
@@ -43,7 +43,15 @@ export interface FastReads {
   finishIdempotencyKey(scope: IdempotencyScope, claim: IdempotencyClaim, response: IdempotencyAnswer): Promise<void>;
   /** Gives a claimed key up (the request failed in a way a retry should run again). */
   releaseIdempotencyKey(scope: IdempotencyScope): Promise<void>;
+  /**
+   * Inserts usage records inside the caller's transaction `trx`, skipping keys already stored; returns the
+   * keys it inserted. Bulk ingestion writes tens of thousands a second through here.
+   */
+  insertUsageRecords(trx: Transaction<DB>, rows: Array<Insertable<UsageRecordTable>>): Promise<Set<string>>;
 }
+
+/** Rows per INSERT through the query builder: well inside SQLite's and PostgreSQL's parameter limits. */
+const USAGE_ROWS_PER_INSERT = 1000;
 
 /** Narrows a query on idempotency_keys to one key's row. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -68,6 +76,15 @@ export function kyselyFastReads(db: Kysely<DB>): FastReads {
     },
     async releaseIdempotencyKey(scope) {
       await whereScope(db.deleteFrom('idempotency_keys'), scope).execute();
+    },
+    async insertUsageRecords(trx, rows) {
+      const fresh = new Set<string>();
+      for (let i = 0; i < rows.length; i += USAGE_ROWS_PER_INSERT) {
+        const part = rows.slice(i, i + USAGE_ROWS_PER_INSERT);
+        const inserted = await trx.insertInto('usage_records').values(part).onConflict((oc) => oc.column('record_key').doNothing()).returning(['record_key']).execute();
+        for (const r of inserted) fresh.add(r.record_key);
+      }
+      return fresh;
     },
   };
 }
@@ -148,6 +165,18 @@ export function sqliteFastReads(sqlite: BetterSqlite3.Database, db: Kysely<DB>):
     releaseIdempotencyKey: async (scope) => {
       inFlight.delete(scopeId(scope));
       await viaKysely.releaseIdempotencyKey(scope);
+    },
+    // The caller's transaction holds the one connection, so statements run on it directly belong to that
+    // transaction. One prepared single-row statement, run per record, costs less than building and binding
+    // 1,000-row statements through the query builder.
+    insertUsageRecords: async (_trx, rows) => {
+      if (!sqlite.inTransaction) throw new Error('insertUsageRecords runs inside the caller\'s transaction');
+      const insert = statement('insert into usage_records (record_key, esim_id, bytes, period_start, period_end, source, received_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (record_key) do nothing');
+      const fresh = new Set<string>();
+      for (const r of rows) {
+        if (insert.run(r.record_key, r.esim_id, r.bytes, r.period_start ?? null, r.period_end ?? null, r.source, r.received_at).changes === 1) fresh.add(r.record_key);
+      }
+      return fresh;
     },
   };
   const inFlight = new Map<string, number>();

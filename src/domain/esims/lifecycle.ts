@@ -34,6 +34,32 @@ interface Loaded {
   orderNo: string;
 }
 
+/** An eSIM read for a change, with its bundles in order (see `loadMany`). */
+export type LoadedEsim = Loaded;
+
+/**
+ * Loads many eSIMs for changes in one transaction: three statements per thousand eSIMs instead of four per
+ * eSIM (bulk usage ingestion touches a thousand at a time). `lockRows` (PostgreSQL) takes the row locks
+ * `load` takes, in id order, so two batches over the same eSIMs wait for each other instead of deadlocking.
+ */
+export async function loadMany(trx: Trx, esimIds: string[], lockRows: boolean): Promise<Map<string, LoadedEsim>> {
+  const ids = [...new Set(esimIds)].sort();
+  const out = new Map<string, LoadedEsim>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const part = ids.slice(i, i + 1000);
+    let esimQuery = trx.selectFrom('esims').selectAll().where('id', 'in', part).orderBy('id');
+    if (lockRows) esimQuery = esimQuery.forUpdate();
+    const esims = await esimQuery.execute();
+    const bundles = await trx.selectFrom('bundles').selectAll().where('esim_id', 'in', part).orderBy('esim_id').orderBy('seq').execute();
+    const orderIds = [...new Set(esims.map((e) => e.order_id))];
+    const orders = orderIds.length ? await trx.selectFrom('orders').select(['id', 'order_no']).where('id', 'in', orderIds).execute() : [];
+    const orderNos = new Map(orders.map((o) => [o.id, o.order_no]));
+    for (const esim of esims) out.set(esim.id, { esim, bundles: [], orderNo: orderNos.get(esim.order_id) ?? '' });
+    for (const bundle of bundles) out.get(bundle.esim_id)?.bundles.push(bundle);
+  }
+  return out;
+}
+
 async function load(trx: Trx, esimId: string): Promise<Loaded> {
   // Lock the row first (a no-op update): on PostgreSQL a concurrent transition of the same eSIM (the
   // scheduler and a clock move both expiring it) waits here, then reads the committed state and finds
@@ -166,9 +192,9 @@ const THRESHOLDS = [50, 80, 90] as const;
  * Consumes data on an eSIM inside the caller's transaction. `enforce` (the simulated network) grants only
  * what the plan allows; usage records from a live supplier are facts and are counted whole.
  */
-export async function consumeData(trx: Trx, esimId: string, bytes: number, atMs: number, enforce: boolean): Promise<UsageOutcome> {
+export async function consumeData(trx: Trx, target: string | LoadedEsim, bytes: number, atMs: number, enforce: boolean): Promise<UsageOutcome> {
   const nowMs = atMs;
-  const loaded = await load(trx, esimId);
+  const loaded = typeof target === 'string' ? await load(trx, target) : target;
   const { esim } = loaded;
   if (enforce) {
     if (esim.smdp_status !== 'ENABLED') refuse(esim, 'data use (the profile is not enabled)');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../store/schema.ts';
-import { consumeData } from '../esims/lifecycle.ts';
+import type { Store } from '../../store/connect.ts';
+import { consumeData, loadMany } from '../esims/lifecycle.ts';
 import { parseCsv } from '../catalog/csv.ts';
 
 /** One usage record from a supplier: bytes used by an eSIM in a period. */
@@ -31,8 +32,10 @@ export interface IngestReport {
  * 20,000 gave 57k; see BENCHMARKS.md).
  */
 const BATCH = 20_000;
-/** Rows per INSERT / ids per IN list: well inside SQLite's and PostgreSQL's parameter limits. */
+/** Ids per IN list: well inside SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 1000;
+
+type IngestStore = Pick<Store, 'db' | 'dialect' | 'fast'>;
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -50,15 +53,15 @@ function recordKey(source: string, esimId: string, r: UsageRecordInput): string 
  * stored once: the key is the primary key) and applies the new bytes to each eSIM, with its thresholds,
  * depletion and events. A record for an unknown eSIM is reported, never guessed.
  */
-export async function ingestUsage(db: Kysely<DB>, records: UsageRecordInput[], source: string, nowMs: number): Promise<IngestReport> {
+export async function ingestUsage(store: IngestStore, records: UsageRecordInput[], source: string, nowMs: number): Promise<IngestReport> {
   const report: IngestReport = { received: records.length, applied: 0, duplicates: 0, unknown: [], esimsUpdated: 0 };
   for (let i = 0; i < records.length; i += BATCH) {
-    await ingestBatch(db, records.slice(i, i + BATCH), source, nowMs, report);
+    await ingestBatch(store, records.slice(i, i + BATCH), source, nowMs, report);
   }
   return report;
 }
 
-async function ingestBatch(db: Kysely<DB>, batch: UsageRecordInput[], source: string, nowMs: number, report: IngestReport): Promise<void> {
+async function ingestBatch({ db, dialect, fast }: IngestStore, batch: UsageRecordInput[], source: string, nowMs: number, report: IngestReport): Promise<void> {
   const iccids = [...new Set(batch.filter((r) => r.iccid && !r.esimTranNo).map((r) => r.iccid!))];
   const tranNos = [...new Set(batch.filter((r) => r.esimTranNo).map((r) => r.esimTranNo!))];
   await db.transaction().execute(async (trx) => {
@@ -94,11 +97,7 @@ async function ingestBatch(db: Kysely<DB>, batch: UsageRecordInput[], source: st
     // per record (SQLite inserted a 20,000-record batch into a large table about 1.8 times faster), and the
     // eSIMs below are updated in one order in every batch (concurrent ingests on PostgreSQL cannot deadlock).
     rows.sort((a, b) => (a.esim_id < b.esim_id ? -1 : a.esim_id > b.esim_id ? 1 : 0));
-    const fresh = new Set<string>();
-    for (const part of chunks(rows, CHUNK)) {
-      const inserted = await trx.insertInto('usage_records').values(part).onConflict((oc) => oc.column('record_key').doNothing()).returning(['record_key']).execute();
-      for (const r of inserted) fresh.add(r.record_key);
-    }
+    const fresh = await fast.insertUsageRecords(trx, rows);
     report.duplicates += rows.length - fresh.size;
     const perEsim = new Map<string, { bytes: number; atMs: number }>();
     for (const row of rows) {
@@ -109,9 +108,9 @@ async function ingestBatch(db: Kysely<DB>, batch: UsageRecordInput[], source: st
       perEsim.set(row.esim_id, entry);
       report.applied++;
     }
-    for (const [esimId, { bytes, atMs }] of perEsim) {
-      if (bytes > 0) await consumeData(trx, esimId, bytes, atMs, false);
-    }
+    const used = [...perEsim].filter(([, entry]) => entry.bytes > 0);
+    const loaded = await loadMany(trx, used.map(([esimId]) => esimId), dialect === 'postgres');
+    for (const [esimId, { bytes, atMs }] of used) await consumeData(trx, loaded.get(esimId)!, bytes, atMs, false);
     report.esimsUpdated += perEsim.size;
   });
 }

@@ -48,7 +48,7 @@ export async function internalPlugin(app: FastifyInstance, options: { ctx: AppCo
       if (errors.length) return { accepted: false, errors };
     }
     if (records.length > MAX_RECORDS) throw new HttpError(413, 'too_many_records', `at most ${MAX_RECORDS} records per request`);
-    const report = await ingestUsage(ctx.store.db, records, source, ctx.now());
+    const report = await ingestUsage(ctx.store, records, source, ctx.now());
     ctx.notifyEvents();
     return { accepted: true, ...report };
   });
