@@ -55,6 +55,11 @@ export interface Config {
   webhookPartnerConcurrency: number;
   /** Graceful-shutdown limit after SIGTERM. */
   shutdownTimeoutMs: number;
+  /**
+   * How long /readyz (and the console's database status) waits for the database: pg waits forever on a
+   * black-holed connection, and a load balancer needs an answer (503) before its own probe times out.
+   */
+  readyCheckTimeoutMs: number;
   /** Behind a reverse proxy: take the client address from X-Forwarded-For (IP blocklists, login limits). */
   trustProxy: boolean;
 }
@@ -187,6 +192,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     webhookConcurrency: int('WEBHOOK_CONCURRENCY', 32, 1, 1000),
     webhookPartnerConcurrency: int('WEBHOOK_PARTNER_CONCURRENCY', 4, 1, 100),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 25_000, 1, 3_600_000),
+    readyCheckTimeoutMs: int('READY_CHECK_TIMEOUT_MS', 2000, 100, 60_000),
     trustProxy: bool('TRUST_PROXY', false),
     ...overrides,
   };

@@ -72,7 +72,15 @@ async function connectPostgres(options: ConnectOptions): Promise<Store> {
     max: options.poolSize ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  pool.on('connect', (client) => prepareStatements(client as unknown as QueryableClient));
+  pool.on('connect', (client) => {
+    prepareStatements(client as unknown as QueryableClient);
+    // A connection lost while checked out also emits 'error' on its client, where the pool no longer listens
+    // (node-postgres#3202); unhandled, that ends the process. The query in flight fails with the error anyway.
+    client.on('error', () => {});
+  });
+  // An idle pooled connection that breaks (database restarted, network lost) is reported here; unhandled, the
+  // 'error' event would end the process. The pool has already dropped it and opens a new one when next needed.
+  pool.on('error', (error) => console.warn(`esimhub: idle PostgreSQL connection lost: ${error.message}`));
   if (options.schema) {
     const client = await pool.connect();
     try {

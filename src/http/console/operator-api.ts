@@ -1,11 +1,10 @@
 import { bumpCatalogGeneration } from '../../domain/catalog/generation.ts';
 import { Type } from '@sinclair/typebox';
-import { sql } from 'kysely';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { partnerNow } from '../../context.ts';
 import type { PackageTable, Partner, PriceTierTable } from '../../store/schema.ts';
-import { pendingMigrations } from '../../store/connect.ts';
+import { checkDatabase } from '../ops/plugin.ts';
 import { walletBalance } from '../../domain/ledger/ledger.ts';
 import { decideDeposit, listDeposits, type DepositRequest } from '../../domain/console/deposits.ts';
 import { importCatalog, parseCatalogFile, type ImportIssue as CatalogIssue } from '../../domain/catalog/import.ts';
@@ -203,17 +202,11 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
       op.get('/overview', { schema: hidden }, async () => {
         const nowMs = ctx.now();
         const figures = await operatorOverview(db, { nowMs, liveSourceOf: (pkg) => ctx.supply.sourceFor('live', pkg).name });
-        // The same checks as /readyz.
-        let database: { status: 'ok' | 'down'; store: string; latency_ms: number | null; pending_migrations: string[]; error?: string };
-        const started = performance.now();
-        try {
-          await sql`select 1`.execute(db);
-          const latency = Math.round((performance.now() - started) * 10) / 10;
-          const pending = await pendingMigrations(ctx.store);
-          database = { status: pending.length ? 'down' : 'ok', store: ctx.store.dialect, latency_ms: latency, pending_migrations: pending };
-        } catch (error) {
-          database = { status: 'down', store: ctx.store.dialect, latency_ms: null, pending_migrations: [], error: (error as Error).message };
-        }
+        // The same check as /readyz, under the same time limit.
+        const check = await checkDatabase(ctx.store, ctx.config.readyCheckTimeoutMs);
+        const database = check.reachable
+          ? { status: check.pendingMigrations.length ? 'down' : 'ok', store: ctx.store.dialect, latency_ms: check.latencyMs, pending_migrations: check.pendingMigrations }
+          : { status: 'down', store: ctx.store.dialect, latency_ms: null, pending_migrations: [], error: check.error };
         return {
           ...figures,
           generated_at: iso(figures.generated_at),

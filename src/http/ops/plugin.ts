@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import client from 'prom-client';
 import { sql } from 'kysely';
 import type { AppContext } from '../../context.ts';
-import { pendingMigrations } from '../../store/connect.ts';
+import { pendingMigrations, type Store } from '../../store/connect.ts';
 import { quantile } from '../../lib/stats.ts';
 
 /** Which wire dialect a route belongs to (a label of the request metrics). */
@@ -34,7 +34,6 @@ const SAMPLE_LIMIT = 20_000;
  */
 export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext }): Promise<void> {
   const { ctx } = options;
-  const db = ctx.store.db;
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'esimhub_' });
 
@@ -167,13 +166,9 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    try {
-      await sql`select 1`.execute(db);
-    } catch (error) {
-      return reply.code(503).send({ status: 'unavailable', database: 'unreachable', error: (error as Error).message });
-    }
-    const pending = await pendingMigrations(ctx.store);
-    if (pending.length) return reply.code(503).send({ status: 'unavailable', database: 'ok', pendingMigrations: pending });
+    const check = await checkDatabase(ctx.store, ctx.config.readyCheckTimeoutMs);
+    if (!check.reachable) return reply.code(503).send({ status: 'unavailable', database: 'unreachable', error: check.error });
+    if (check.pendingMigrations.length) return reply.code(503).send({ status: 'unavailable', database: 'ok', pendingMigrations: check.pendingMigrations });
     return { status: 'ready', database: 'ok', store: ctx.store.dialect, role: ctx.config.role };
   });
 
@@ -186,6 +181,42 @@ export async function opsPlugin(app: FastifyInstance, options: { ctx: AppContext
       return reply.code(503).header('content-type', 'text/plain').send(`# metrics unavailable: ${(error as Error).message}\n`);
     }
   });
+}
+
+export type DatabaseCheck =
+  | { reachable: true; latencyMs: number; pendingMigrations: string[] }
+  | { reachable: false; error: string };
+
+/**
+ * The readiness check of /readyz and the operator console: the database answers `select 1` and every migration
+ * is applied. Bounded by timeoutMs because pg neither times out a query nor a connection attempt: on a
+ * black-holed connection it would wait forever, and a probe that hangs tells a load balancer nothing.
+ */
+export async function checkDatabase(store: Store, timeoutMs: number): Promise<DatabaseCheck> {
+  const check = async () => {
+    const started = performance.now();
+    await sql`select 1`.execute(store.db);
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    return { reachable: true as const, latencyMs, pendingMigrations: await pendingMigrations(store) };
+  };
+  try {
+    return await withinMs(check(), timeoutMs, 'database check');
+  } catch (error) {
+    return { reachable: false, error: (error as Error).message };
+  }
+}
+
+/**
+ * Rejects after timeoutMs if work has not settled. The abandoned work cannot be cancelled (its pool client
+ * stays busy until pg gives up); its later failure is caught here so it never surfaces as an unhandled rejection.
+ */
+function withinMs<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  work.catch(() => {});
+  return Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
 }
 
 // Not encapsulated (what fastify-plugin does): the onResponse hook must see every route of the server.
