@@ -207,6 +207,38 @@ describe('rate limits across processes', () => {
     }
   });
 
+  it.skipIf(!onPostgres)('in PostgreSQL: a busy key is checked by leases that never let two processes exceed the budget, and unspent tokens go back', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esimhub-rl-'));
+    const one = await openTestStore(dir);
+    const two = await openTestStore(dir);
+    try {
+      // 1000 a second: a burst of 1000, one token per millisecond, leases of 25 tokens.
+      const a = new DbRateLimiter(one.db);
+      const b = new DbRateLimiter(two.db);
+      const now = Date.now();
+      let allowed = 0;
+      for (let i = 0; i < 3000; i++) if ((await (i % 2 ? b : a).acquire('busy', 1000, now)) === 0) allowed++;
+      expect(allowed).toBe(1000);
+      const grantedOf = async (key: string) => Number((await one.db.selectFrom('rate_limits').select('granted').where('key', '=', key).executeTakeFirstOrThrow()).granted);
+      expect(await grantedOf('busy')).toBe(25); // 40 leases of 25, not 1,000 checks
+
+      // A takes a lease and spends one token of it; B gets the rest of the burst.
+      expect(await a.acquire('quiet', 1000, now)).toBe(0);
+      expect(await grantedOf('quiet')).toBe(25);
+      let toB = 0;
+      while ((await b.acquire('quiet', 1000, now)) === 0) toB++;
+      expect(toB).toBe(1000 - 25);
+      // 30 ms later 30 tokens have refilled, and A's ended lease gives its 24 unspent back: 54 in all.
+      let later = 0;
+      for (let i = 0; i < 200; i++) if ((await (i % 2 ? b : a).acquire('quiet', 1000, now + 30)) === 0) later++;
+      expect(later).toBe(30 + 24);
+    } finally {
+      await one.close();
+      await two.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('in Redis: two limiters share one bucket', async (test) => {
     let a: RedisRateLimiter;
     try {

@@ -96,7 +96,7 @@ export function registerEsimCommands(program: Command): void {
     .action(async (options) => {
       await withContext(async (ctx) => {
         const partner = await partnerOf(ctx, options.partner);
-        const page = await queryEsims(ctx.store.db, partner.id, { orderNo: options.order, pageNum: Math.max(1, Number(options.page) || 1), pageSize: Math.min(500, Math.max(5, Number(options.pageSize) || 50)) });
+        const page = await queryEsims(ctx.store, partner.id, { orderNo: options.order, pageNum: Math.max(1, Number(options.page) || 1), pageSize: Math.min(500, Math.max(5, Number(options.pageSize) || 50)) });
         const rows = page.esims.map((e) => ({ iccid: e.iccid, esimTranNo: e.esim_tran_no, orderNo: e.order_no, package: e.package_code, esimStatus: e.esim_status, smdpStatus: e.smdp_status, usedBytes: Number(e.order_usage), totalBytes: Number(e.total_volume) }));
         if (options.json) return print(JSON.stringify({ total: page.total, esims: rows }));
         table(rows);

@@ -85,9 +85,30 @@ function gcra(perSecond: number): { intervalMs: number; toleranceMs: number } {
   return { intervalMs, toleranceMs: 1000 - intervalMs };
 }
 
-/** Shared by every API process through the PostgreSQL store: one upsert per request. */
+/**
+ * How long a lease of tokens lasts. A key allowed `perSecond` requests takes perSecond × LEASE_MS / 1000
+ * tokens per check (at least 1: keys limited to fewer than 1000 / LEASE_MS a second are checked per
+ * request, exactly as before leases).
+ */
+const LEASE_MS = 25;
+
+interface Lease {
+  tokens: number;
+  perSecond: number;
+  expiresMs: number;
+}
+
+/**
+ * Shared by every API process through the PostgreSQL store. A busy key does not cost one upsert per
+ * request: a check takes a lease of the tokens LEASE_MS of its rate refills (when the bucket holds that
+ * many; else one), and the process spends them without asking again until they run out or the lease
+ * ends. Every token is taken from the shared bucket before it is spent, so processes together never
+ * exceed the limit; tokens a lease did not spend are given back with the next check, so a quiet process
+ * does not keep another's requests out for longer than LEASE_MS.
+ */
 export class DbRateLimiter implements RateLimiter {
   private readonly local = new MemoryRateLimiter();
+  private readonly leases = new Map<string, Lease>();
   private lastSweepMs = Date.now();
 
   constructor(private readonly db: Kysely<DB>) {}
@@ -97,20 +118,42 @@ export class DbRateLimiter implements RateLimiter {
   }
 
   async acquire(key: string, perSecond: number, nowMs: number): Promise<number> {
+    const held = this.leases.get(key);
+    if (held && held.perSecond === perSecond && held.expiresMs > nowMs && held.tokens > 0) {
+      held.tokens--;
+      return 0;
+    }
     const { intervalMs, toleranceMs } = gcra(perSecond);
-    // Allowed: the row is inserted or moved on and returned. Refused: the WHERE keeps it as it is and
-    // nothing is returned; a second read says how long to wait.
-    const allowed = await sql<{ tat: number }>`
-      insert into rate_limits (key, tat) values (${key}, ${nowMs + intervalMs})
-      on conflict (key) do update set tat = greatest(rate_limits.tat, ${nowMs}::double precision) + ${intervalMs}::double precision
-      where greatest(rate_limits.tat, ${nowMs}::double precision) - ${nowMs}::double precision <= ${toleranceMs}::double precision
-      returning tat`.execute(this.db);
+    const want = Math.max(1, Math.floor((perSecond * LEASE_MS) / 1000));
+    // An ended lease's unspent tokens go back (not beyond a full bucket: tat never goes below now).
+    const unspent = held && held.perSecond === perSecond ? held.tokens : 0;
+    const returnMs = unspent * intervalMs;
+    if (held) this.leases.delete(key);
+    // Allowed: the row moves on by the tokens granted (`want` when the bucket holds them, else 1) and is
+    // returned. Refused: the WHERE keeps it as it is (and the unspent tokens with this process, to return
+    // next time) and nothing is returned; a second read says how long to wait.
+    const start = sql<number>`greatest(rate_limits.tat - ${returnMs}::double precision, ${nowMs}::double precision)`;
+    const grant = sql<number>`case when ${start} + ${(want - 1) * intervalMs}::double precision - ${nowMs}::double precision <= ${toleranceMs}::double precision then ${want}::integer else 1 end`;
+    const allowed = await sql<{ granted: number }>`
+      insert into rate_limits (key, tat, granted) values (${key}, ${nowMs + want * intervalMs}, ${want})
+      on conflict (key) do update set tat = ${start} + ${grant} * ${intervalMs}::double precision, granted = ${grant}
+      where ${start} - ${nowMs}::double precision <= ${toleranceMs}::double precision
+      returning granted`.execute(this.db);
     if (nowMs - this.lastSweepMs > 60_000) {
       this.lastSweepMs = nowMs;
       // Keys idle for a minute are back to a full burst anyway.
       void this.db.deleteFrom('rate_limits').where('tat', '<', nowMs - 60_000).execute().catch(() => undefined);
+      for (const [k, lease] of this.leases) if (lease.expiresMs <= nowMs) this.leases.delete(k);
     }
-    if (allowed.rows.length) return 0;
+    const granted = allowed.rows[0]?.granted;
+    if (granted !== undefined) {
+      // Concurrent checks of one key in this process each took a lease: keep the tokens of both.
+      const current = this.leases.get(key);
+      const spare = Number(granted) - 1 + (current && current.perSecond === perSecond ? current.tokens : 0);
+      if (spare > 0) this.leases.set(key, { tokens: spare, perSecond, expiresMs: nowMs + LEASE_MS });
+      return 0;
+    }
+    if (unspent > 0) this.leases.set(key, { tokens: unspent, perSecond, expiresMs: nowMs });
     const row = await this.db.selectFrom('rate_limits').select('tat').where('key', '=', key).executeTakeFirst();
     return row ? Math.max(1, Math.ceil(Number(row.tat) - nowMs - toleranceMs)) : 1;
   }

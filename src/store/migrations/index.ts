@@ -14,6 +14,7 @@ import { monthlySpend } from './011_monthly_spend.ts';
 import { pgSequences } from './012_pg_sequences.ts';
 import { webhookDueOrder } from './013_webhook_due_order.ts';
 import { rateWindows } from './014_rate_windows.ts';
+import { rateLimitLeases } from './015_rate_limit_leases.ts';
 
 /** One ordered list for both stores; names sort in apply order and are never renamed. */
 export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]> = [
@@ -31,4 +32,5 @@ export const migrationList: Array<[string, (dialect: StoreDialect) => Migration]
   ['012_pg_sequences', pgSequences],
   ['013_webhook_due_order', webhookDueOrder],
   ['014_rate_windows', rateWindows],
+  ['015_rate_limit_leases', rateLimitLeases],
 ];

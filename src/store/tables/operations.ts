@@ -4,6 +4,8 @@ export interface RateLimitTable {
   key: string;
   /** GCRA theoretical arrival time, epoch milliseconds (fractional). */
   tat: number;
+  /** Tokens the last check took (a lease; 1 for keys limited to fewer than 40 a second). */
+  granted: number;
 }
 
 /** A partner's charges and refunds in one calendar month (UTC), kept by the ledger with each transfer. */

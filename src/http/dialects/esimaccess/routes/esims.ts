@@ -70,7 +70,7 @@ export function esimRoutes(ctx: AppContext): RouteTable {
       // Clients send pageSize 1..500; the docs' range is 5..500: clamp rather than reject.
       const pageSize = clamp(optionalInt(pager, 'pageSize', -1e9, 1e9), 5, 500, 50);
       const pageNum = clamp(optionalInt(pager, 'pageNum', -1e9, 1e9), 1, 10000, 1);
-      const page = await queryEsims(ctx.store.db, auth.partner.id, {
+      const page = await queryEsims(ctx.store, auth.partner.id, {
         orderNo: optionalString(body, 'orderNo', { max: 40 }),
         iccid: optionalString(body, 'iccid', ICCID),
         esimTranNo: optionalString(body, 'esimTranNo', TRAN_NO),
