@@ -25,6 +25,10 @@ describe('scale seeding', () => {
     const esims = await db.selectFrom('esims').select(['esim_tran_no', 'order_id']).where('partner_id', 'in', seeded.partners.map((p) => p.partnerId)).execute();
     expect(esims).toHaveLength(60);
     expect(new Set(esims.map((e) => e.order_id)).size).toBe(30);
+    // Each eSIM's install tokens are its own random base58 strings.
+    const tokens = await db.selectFrom('esims').select(['qr_token', 'short_code']).where('partner_id', 'in', seeded.partners.map((p) => p.partnerId)).execute();
+    expect(tokens.every((t) => /^[1-9A-HJ-NP-Za-km-z]{24}$/.test(t.qr_token) && /^[1-9A-HJ-NP-Za-km-z]{10}$/.test(t.short_code))).toBe(true);
+    expect(new Set(tokens.flatMap((t) => [t.qr_token, t.short_code])).size).toBe(120);
     expect(Number((await db.selectFrom('usage_records').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(100);
 
     // Orders after the seed: numbers beyond the seeded range, no unique-key failure.
