@@ -3,6 +3,7 @@ import { startServer, type TestServer } from './helpers/server.ts';
 import { orderOne } from './helpers/orders.ts';
 import { seedData, seededBytes } from '../src/cli/seed.ts';
 import { ingestUsage } from '../src/domain/usage/ingest.ts';
+import { iccidLuhnOk } from '../src/domain/esims/identifiers.ts';
 
 /** Bulk seeding takes order and eSIM numbers from the same sequences as live orders: later orders never collide. */
 describe('scale seeding', () => {
@@ -29,6 +30,10 @@ describe('scale seeding', () => {
     const tokens = await db.selectFrom('esims').select(['qr_token', 'short_code']).where('partner_id', 'in', seeded.partners.map((p) => p.partnerId)).execute();
     expect(tokens.every((t) => /^[1-9A-HJ-NP-Za-km-z]{24}$/.test(t.qr_token) && /^[1-9A-HJ-NP-Za-km-z]{10}$/.test(t.short_code))).toBe(true);
     expect(new Set(tokens.flatMap((t) => [t.qr_token, t.short_code])).size).toBe(120);
+    // Each eSIM has its own valid ICCID (a lookup by ICCID finds one eSIM, as for real profiles).
+    const iccids = await db.selectFrom('esims').select('iccid').where('partner_id', 'in', seeded.partners.map((p) => p.partnerId)).execute();
+    expect(iccids.every((e) => iccidLuhnOk(e.iccid) && e.iccid.length === 19)).toBe(true);
+    expect(new Set(iccids.map((e) => e.iccid)).size).toBe(60);
     expect(Number((await db.selectFrom('usage_records').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(100);
 
     // Orders after the seed: numbers beyond the seeded range, no unique-key failure.

@@ -186,7 +186,7 @@ function buildBatch(plan: SeedPlan, pkg: PackageTable, from: number, to: number,
     for (let slot = 0; slot < count; slot++) {
       const n = k * perOrder + slot;
       const esimId = `esim_seed_${runTag}_${n}`;
-      const iccid = makeIccid('8999000', String(plan.firstEsimSeq + n).padStart(11, '0'));
+      const iccid = makeIccid('99900', String(plan.firstEsimSeq + n).padStart(11, '0'));
       const matchingId = makeMatchingId();
 
       // This eSIM's records: n, n + esims, n + 2·esims, … below the usage count, one after the other from a

@@ -27,7 +27,12 @@ export function isIccidShape(iccid: string): boolean {
 
 /** A Luhn-valid 19-digit ICCID: 89 + issuer prefix + serial + check digit. */
 export function makeIccid(issuerPrefix: string, serial: string): string {
-  const payload = `89${issuerPrefix}${serial}`.slice(0, 18).padEnd(18, '0');
+  // A short serial is padded; a long one is refused: cutting it to fit would hand one ICCID to many eSIMs
+  // (the seeder once made 100 eSIMs per ICCID that way).
+  if (!/^\d+$/.test(issuerPrefix + serial) || 2 + issuerPrefix.length + serial.length > 18) {
+    throw new Error(`an ICCID is 89 + issuer prefix + serial in at most 18 digits before its check digit (got ${issuerPrefix}/${serial})`);
+  }
+  const payload = `89${issuerPrefix}${serial}`.padEnd(18, '0');
   return payload + luhnCheckDigit(payload);
 }
 
