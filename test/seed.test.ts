@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { orderOne } from './helpers/orders.ts';
+import { runCli } from './helpers/process.ts';
 import { seedData, seededBytes } from '../src/cli/seed.ts';
 import { ingestUsage } from '../src/domain/usage/ingest.ts';
 import { iccidLuhnOk } from '../src/domain/esims/identifiers.ts';
@@ -141,6 +142,23 @@ describe('scale seeding', () => {
       usage_alert_level: e.usage_alert_level, state: e.state, used_bytes: e.used_bytes, activated_at: Number(e.activated_at), expires_at: Number(e.expires_at),
     });
     expect(comparable(esim)).toEqual(comparable(replayed));
+  });
+
+  it('esimhub seed --json prints credentials and sample ids a benchmark can query with', async () => {
+    const run = await runCli(['seed', '--partners', '2', '--esims', '60', '--per-order', '2', '--json'], { DATA_DIR: server.dataDir, SEED_DEMO: 'false' });
+    expect(run.code, run.stderr).toBe(0);
+    const printed = JSON.parse(run.stdout);
+    expect(printed.partners).toHaveLength(2);
+    // Partner 0 has 15 of the 30 orders: every one is in the sample, with the first eSIM of each.
+    expect(printed.sample.orderNos).toHaveLength(15);
+    expect(printed.sample.iccids).toHaveLength(15);
+    const partner = { ...printed.partners[0], keyId: '' };
+    for (const orderNo of printed.sample.orderNos.slice(-3)) {
+      const page = await server.ea('/esim/query', { orderNo, pager: { pageNum: 1, pageSize: 10 } }, partner);
+      expect(page.json.obj.esimList.map((e: any) => e.orderNo)).toEqual([orderNo, orderNo]);
+    }
+    const byIccid = await server.ea('/esim/query', { iccid: printed.sample.iccids.at(-1), pager: { pageNum: 1, pageSize: 10 } }, partner);
+    expect(byIccid.json.obj.esimList.map((e: any) => e.iccid)).toEqual([printed.sample.iccids.at(-1)]);
   });
 
   it('refuses usage without eSIMs to put it on', async () => {
