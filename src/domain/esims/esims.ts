@@ -165,13 +165,34 @@ function refuse(esim: Esim, action: string): never {
   throw new DomainError('invalid_state', `This operation (${action}) is not allowed while the eSIM is ${esim.esim_status}/${esim.smdp_status}`);
 }
 
+/** A change guarded by the status it read found the status changed by a concurrent one (which committed first). */
+class LostRace extends Error {}
+
+/** Tries before a racing action gives up: each try reads the state the previous race left. */
+const RACE_TRIES = 5;
+
+/**
+ * Runs a partner action on one eSIM in a transaction; when its guarded update lost to a concurrent change, the
+ * action is decided again on the state that won (a revoke racing a suspend revokes the suspended eSIM; a
+ * suspend racing a revoke is refused, naming REVOKE, not the status it first read).
+ */
+async function actOnEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, act: (trx: Transaction<DB>, esim: Esim) => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => act(trx, await findEsim(trx, partnerId, ref)));
+    } catch (error) {
+      if (!(error instanceof LostRace)) throw error;
+      if (attempt >= RACE_TRIES) refuse(await findEsim(db, partnerId, ref), error.message);
+    }
+  }
+}
+
 /** esim/cancel: only a never-installed profile (GOT_RESOURCE and RELEASED); refunds everything paid for it. */
 export async function cancelEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const esim = await findEsim(trx, partnerId, ref);
+  await actOnEsim(db, partnerId, ref, async (trx, esim) => {
     if (esim.esim_status !== 'GOT_RESOURCE' || esim.smdp_status !== 'RELEASED') refuse(esim, 'cancel');
     const changed = await trx.updateTable('esims').set({ esim_status: 'CANCEL', updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', 'GOT_RESOURCE').where('smdp_status', '=', 'RELEASED').executeTakeFirst();
-    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'cancel');
+    if (Number(changed.numUpdatedRows) !== 1) throw new LostRace('cancel');
     const bundles = await trx.selectFrom('bundles').select(['price']).where('esim_id', '=', esim.id).execute();
     const refund = bundles.reduce((sum, b) => sum + Number(b.price), 0);
     await trx.updateTable('bundles').set({ state: 'revoked', updated_at: nowMs }).where('esim_id', '=', esim.id).execute();
@@ -184,34 +205,32 @@ export async function cancelEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef
 }
 
 export async function suspendEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const esim = await findEsim(trx, partnerId, ref);
+  await actOnEsim(db, partnerId, ref, async (trx, esim) => {
     if (esim.esim_status !== 'GOT_RESOURCE' && esim.esim_status !== 'IN_USE' && esim.esim_status !== 'USED_UP') refuse(esim, 'suspend');
-    // Guarded by the status read: a revoke (or another suspend) committed since then wins and this one refuses.
+    // Guarded by the status read: a revoke (or another suspend) committed since then wins, and this one is decided
+    // again on what it left (refused after a revoke or a suspend).
     const changed = await trx.updateTable('esims').set({ esim_status: 'SUSPENDED', status_before_suspend: esim.esim_status, updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', esim.esim_status).executeTakeFirst();
-    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'suspend');
+    if (Number(changed.numUpdatedRows) !== 1) throw new LostRace('suspend');
     await emitStatus(trx, { ...esim, esim_status: 'SUSPENDED' }, nowMs);
   });
 }
 
 export async function unsuspendEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const esim = await findEsim(trx, partnerId, ref);
+  await actOnEsim(db, partnerId, ref, async (trx, esim) => {
     if (esim.esim_status !== 'SUSPENDED') refuse(esim, 'unsuspend');
     const restored = (esim.status_before_suspend ?? 'IN_USE') as EsimStatus;
     const changed = await trx.updateTable('esims').set({ esim_status: restored, status_before_suspend: null, updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', 'SUSPENDED').executeTakeFirst();
-    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'unsuspend');
+    if (Number(changed.numUpdatedRows) !== 1) throw new LostRace('unsuspend');
     await emitStatus(trx, { ...esim, esim_status: restored }, nowMs);
   });
 }
 
 /** esim/revoke: closes the eSIM and its plans for good; not refundable. */
 export async function revokeEsim(db: Kysely<DB>, partnerId: string, ref: EsimRef, nowMs: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const esim = await findEsim(trx, partnerId, ref);
+  await actOnEsim(db, partnerId, ref, async (trx, esim) => {
     if (FINAL.includes(esim.esim_status)) refuse(esim, 'revoke');
     const changed = await trx.updateTable('esims').set({ esim_status: 'REVOKE', updated_at: nowMs }).where('id', '=', esim.id).where('esim_status', '=', esim.esim_status).executeTakeFirst();
-    if (Number(changed.numUpdatedRows) !== 1) refuse(esim, 'revoke');
+    if (Number(changed.numUpdatedRows) !== 1) throw new LostRace('revoke');
     await trx.updateTable('bundles').set({ state: 'revoked', updated_at: nowMs }).where('esim_id', '=', esim.id).where('state', 'in', ['queued', 'active', 'processing', 'depleted']).execute();
     await emitStatus(trx, { ...esim, esim_status: 'REVOKE' }, nowMs);
   });
