@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { waitForOrder } from './helpers/orders.ts';
-import { trafficTick } from '../src/domain/sandbox/traffic.ts';
+import { deletionAfterExpiry, trafficTick } from '../src/domain/sandbox/traffic.ts';
 
 const GB = 1024 ** 3;
 
@@ -46,8 +46,18 @@ describe('traffic mode: sandbox eSIMs live on their own, on their partner’s cl
       expect(statuses.filter((s) => s !== 'USED_UP'), id).toEqual(['IN_USE', 'USED_EXPIRED']);
       expect(esim.esim_status).toBe('USED_EXPIRED');
       expect(events.filter((e) => e.type === 'esim.validity')).toHaveLength(1);
+      // Half the users delete the profile within three days of the expiry (which one is fixed by the eSIM).
+      const deletion = deletionAfterExpiry(id);
+      const deleted = events.filter((e) => e.type === 'esim.smdp' && e.smdpStatus === 'DELETED');
+      if (deletion.deletes) {
+        expect(smdp.at(-1), id).toBe('DELETED');
+        expect(deleted.map((e) => e.at), id).toEqual([Number(esim.expired_time) + deletion.afterMs]);
+        expect(esim.smdp_status).toBe('DELETED');
+      } else {
+        expect(deleted, id).toEqual([]);
+      }
       // Every profile switched off is switched on again (the next day) or stays off at the end.
-      const switches = smdp.slice(2);
+      const switches = smdp.slice(2, deletion.deletes ? -1 : undefined);
       for (let i = 0; i < switches.length; i++) expect(switches[i], `${id} switch ${i}`).toBe(i % 2 === 0 ? 'ENABLED' : 'DISABLED');
       disabledDays += switches.filter((s) => s === 'DISABLED').length;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB, Esim } from '../../store/schema.ts';
 import { applyDeviceEvent, type DeviceEvent } from '../esims/lifecycle.ts';
 import { simulateDataUse } from './data-use.ts';
@@ -9,8 +9,9 @@ import { DAY_MS } from '../../lib/time.ts';
  * Traffic mode: the sandbox eSIMs of partners who switched it on live realistic lives by themselves, on
  * their partner's clock. A "user" installs the profile within two hours of the purchase and enables it
  * minutes later, then uses data every hour at a rate of their own (some use their plan up before it ends,
- * others let it expire with data left; daily plans go over their allowance on some days), and on some days
- * switches the profile off. Expiry and the one-day warning come from the scheduler as for every eSIM.
+ * others let it expire with data left; daily plans go over their allowance on some days), on some days
+ * switches the profile off, and once the plan has expired half of them delete the profile (within three days).
+ * Expiry and the one-day warning come from the scheduler as for every eSIM.
  *
  * Lives are replayable: every choice is a hash of the eSIM id, so a tick that runs twice (two workers, a
  * retry) makes the same choices, and the usage of an hour is applied once (guarded by `last_usage_at`).
@@ -23,6 +24,10 @@ const MINUTE_MS = 60_000;
 const PER_TICK = 200;
 /** The chance that a day (other than the first) is one with the profile switched off. */
 const OFF_DAY_CHANCE = 1 / 6;
+/** The chance that a user deletes the profile once its plan has expired (the others keep it installed). */
+const DELETE_CHANCE = 1 / 2;
+/** Users who delete do so within this long after the expiry. */
+const DELETE_WITHIN_MS = 72 * HOUR_MS;
 
 /** A number in [0, 1) fixed by the eSIM and what it decides. */
 function unit(esimId: string, what: string, n = 0): number {
@@ -50,6 +55,11 @@ function habitsOf(esim: Candidate) {
 }
 
 const isOffDay = (esimId: string, day: number) => day > 0 && unit(esimId, 'off', day) < OFF_DAY_CHANCE;
+
+/** Whether this eSIM's user deletes the profile after its plan expired, and how long after. */
+export function deletionAfterExpiry(esimId: string): { deletes: boolean; afterMs: number } {
+  return { deletes: unit(esimId, 'delete') < DELETE_CHANCE, afterMs: HOUR_MS + Math.floor(unit(esimId, 'delete-after') * (DELETE_WITHIN_MS - HOUR_MS)) };
+}
 
 /** Bytes used in hour `hour` (1 = the first hour after activation) of day `day`: the day's rate varies, so do the hours. */
 function hourBytes(esimId: string, dailyBytes: number, day: number, hour: number): number {
@@ -83,8 +93,14 @@ export async function trafficTick(db: Kysely<DB>, realNowMs: number, partnerId?:
     ])
     .where('partners.traffic_mode', '=', 1)
     .where('partners.environment', '=', 'sandbox')
-    .where('esims.esim_status', 'in', ['GOT_RESOURCE', 'IN_USE'])
     .where('esims.smdp_status', 'in', ['RELEASED', 'DOWNLOAD', 'INSTALLATION', 'ENABLED', 'DISABLED'])
+    .where((eb) =>
+      eb.or([
+        eb('esims.esim_status', 'in', ['GOT_RESOURCE', 'IN_USE']),
+        // Expired lately (on the partner's clock): its user may still delete the profile.
+        eb.and([eb('esims.esim_status', '=', 'USED_EXPIRED'), eb(sql<number>`esims.expired_time + ${DELETE_WITHIN_MS}`, '>', sql<number>`${realNowMs} + partners.clock_offset_ms`)]),
+      ]),
+    )
     .orderBy('esims.id');
   if (partnerId) query = query.where('partners.id', '=', partnerId);
   else query = query.where('esims.id', '>', cursor.afterId).limit(PER_TICK);
@@ -113,6 +129,12 @@ async function live(db: Kysely<DB>, esim: Candidate, nowMs: number): Promise<num
     return 1;
   };
   let actions = 0;
+  if (esim.esim_status === 'USED_EXPIRED') {
+    const deletion = deletionAfterExpiry(esim.id);
+    const at = Number(esim.expired_time) + deletion.afterMs;
+    if (!deletion.deletes || esim.smdp_status === 'RELEASED' || esim.smdp_status === 'DOWNLOAD' || at > nowMs) return actions;
+    return device({ kind: 'delete' }, at);
+  }
   if (esim.smdp_status === 'RELEASED' || esim.smdp_status === 'DOWNLOAD') {
     const bought = Math.max(Number(esim.ordered_at), Number(esim.created_at));
     const at = esim.smdp_status === 'RELEASED' ? bought + habits.installAfterMs : Math.max(Number(esim.updated_at), bought);
