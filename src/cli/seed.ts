@@ -3,7 +3,7 @@ import { sql, type Insertable } from 'kysely';
 import type { AppContext } from '../context.ts';
 import type { BundleTable, EsimTable, OrderItemTable, OrderTable, PackageTable, UsageRecordTable } from '../store/schema.ts';
 import { randomBase58 } from '../lib/ids.ts';
-import { activationCode, makeEid, makeIccid, makeMatchingId } from '../domain/esims/identifiers.ts';
+import { activationCode, makeEid, makeIccid, makeMatchingId, QR_TOKEN_CHARS, SHORT_CODE_CHARS } from '../domain/esims/identifiers.ts';
 import { alertLevelFor } from '../domain/esims/lifecycle.ts';
 import { formatEsimTranNo, formatOrderNo, reserveSequence } from '../domain/ordering/numbers.ts';
 import { print, withContext } from './context.ts';
@@ -32,8 +32,6 @@ export interface SeedResult {
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** Random characters per eSIM: qr_token and short_code. */
-const TOKEN_CHARS = 24 + 10;
 
 /** Bytes of seeded usage record i: between 1 kB and 5 MB, spread without a pattern a benchmark could exploit. */
 export const seededBytes = (i: number): number => 1_000 + ((i * 7919) % 5_000_000);
@@ -155,7 +153,7 @@ function buildBatch(plan: SeedPlan, pkg: PackageTable, from: number, to: number,
   const usageSpacingMs = Math.max(1, Math.floor(HOUR_MS / Math.ceil(options.usage / options.esims)));
   // Every eSIM's qr_token (24) and short_code (10) cut from one random string: two randomBase58 calls per
   // eSIM (a randomBytes each) took half as long as inserting it.
-  const tokens = randomBase58(TOKEN_CHARS * Math.max(0, Math.min(to * perOrder, options.esims) - from * perOrder));
+  const tokens = randomBase58((QR_TOKEN_CHARS + SHORT_CODE_CHARS) * Math.max(0, Math.min(to * perOrder, options.esims) - from * perOrder));
   let tokenAt = 0;
   for (let k = from; k < to; k++) {
     const partner = partners[k % partners.length];
@@ -236,8 +234,8 @@ function buildBatch(plan: SeedPlan, pkg: PackageTable, from: number, to: number,
         data_type: pkg.data_type,
         active_type: pkg.active_type,
         price,
-        qr_token: tokens.slice(tokenAt, (tokenAt += 24)),
-        short_code: tokens.slice(tokenAt, (tokenAt += 10)),
+        qr_token: tokens.slice(tokenAt, (tokenAt += QR_TOKEN_CHARS)),
+        short_code: tokens.slice(tokenAt, (tokenAt += SHORT_CODE_CHARS)),
         download_deadline: createdAt + pkg.unused_valid_time * DAY_MS,
         activate_time: used ? activatedAt : null,
         expired_time: expiresAt,

@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DB, UsageRecordTable } from './schema.ts';
 
@@ -57,8 +57,6 @@ export interface FastReads {
 
 /** Rows per INSERT through the query builder: well inside SQLite's and PostgreSQL's parameter limits. */
 const USAGE_ROWS_PER_INSERT = 1000;
-/** Bound values per multi-row INSERT of bulkInsert's query-builder path (SQLite allows 32,766, PostgreSQL 65,535). */
-const BULK_PARAMETERS_PER_INSERT = 20_000;
 
 /** Narrows a query on idempotency_keys to one key's row. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -107,11 +105,7 @@ export function kyselyFastReads(db: Kysely<DB>): FastReads {
       if (!rows.length) return;
       const columns = Object.keys(rows[0]);
       const values = rows as ReadonlyArray<Record<string, unknown>>;
-      if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) {
-        const perStatement = Math.max(1, Math.floor(BULK_PARAMETERS_PER_INSERT / columns.length));
-        for (let i = 0; i < rows.length; i += perStatement) await trx.insertInto(table).values(rows.slice(i, i + perStatement) as never).execute();
-        return;
-      }
+      // This implementation serves the PostgreSQL store (the embedded one has sqliteFastReads').
       // One array parameter per column: PostgreSQL parses and binds a few arrays, not a parameter per value.
       const types = await typesOf(trx, table);
       const arrays = columns.map((column) => sql`${values.map((row) => row[column] ?? null)}::${sql.raw(`${types.get(column)}[]`)}`);

@@ -25,6 +25,10 @@ export function isIccidShape(iccid: string): boolean {
   return /^\d{19}[\dF]?$/.test(iccid);
 }
 
+/** Lengths of an eSIM's install tokens (base58): the QR image's and the short install link's. */
+export const QR_TOKEN_CHARS = 24;
+export const SHORT_CODE_CHARS = 10;
+
 /** A Luhn-valid 19-digit ICCID: 89 + issuer prefix + serial + check digit. */
 export function makeIccid(issuerPrefix: string, serial: string): string {
   // A short serial is padded; a long one is refused: cutting it to fit would hand one ICCID to many eSIMs

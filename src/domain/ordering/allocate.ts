@@ -5,7 +5,7 @@ import { newId, randomBase58 } from '../../lib/ids.ts';
 import { DAY_MS } from '../../lib/time.ts';
 import { postTransfer } from '../ledger/ledger.ts';
 import { emitEvent } from '../events/outbox.ts';
-import { activationCode } from '../esims/identifiers.ts';
+import { activationCode, QR_TOKEN_CHARS, SHORT_CODE_CHARS } from '../esims/identifiers.ts';
 import type { SupplyRouter } from '../../supply/router.ts';
 import { SupplyError } from '../../supply/types.ts';
 import { formatEsimTranNo, nextSequence } from './numbers.ts';
@@ -188,8 +188,8 @@ export class Allocator {
       data_type: pkg.data_type,
       active_type: pkg.active_type,
       price: Number(item.unit_price),
-      qr_token: randomBase58(24),
-      short_code: randomBase58(10),
+      qr_token: randomBase58(QR_TOKEN_CHARS),
+      short_code: randomBase58(SHORT_CODE_CHARS),
       download_deadline: order.created_at + pkg.unused_valid_time * DAY_MS,
       activate_time: null,
       expired_time: null,

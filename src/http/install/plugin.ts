@@ -3,11 +3,12 @@ import type { AppContext } from '../../context.ts';
 import type { EsimStatus } from '../../store/schema.ts';
 import { getBranding } from '../../domain/console/branding.ts';
 import { INSTALL_PAGE_CSP, installPageCsp, renderInstallPage, renderMessagePage, type InstallBrand } from './page.ts';
+import { QR_TOKEN_CHARS, SHORT_CODE_CHARS } from '../../domain/esims/identifiers.ts';
 import { QrCache, etagMatches, renderBrandedQr } from './qr.ts';
 
-/** Shapes made by the allocator (`randomBase58(24)` and `randomBase58(10)`); anything else is refused unread. */
-const QR_TOKEN = /^[1-9A-HJ-NP-Za-km-z]{24}$/;
-const SHORT_CODE = /^[1-9A-HJ-NP-Za-km-z]{10}$/;
+/** Shapes made by the allocator (base58 of QR_TOKEN_CHARS and SHORT_CODE_CHARS); anything else is refused unread. */
+const QR_TOKEN = new RegExp(`^[1-9A-HJ-NP-Za-km-z]{${QR_TOKEN_CHARS}}$`);
+const SHORT_CODE = new RegExp(`^[1-9A-HJ-NP-Za-km-z]{${SHORT_CODE_CHARS}}$`);
 
 /** eSIMs in these states can never be installed any more: their links answer 410 Gone. */
 const GONE: ReadonlySet<EsimStatus> = new Set<EsimStatus>(['CANCEL', 'REVOKE']);
